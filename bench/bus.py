@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+# bench/bus.py: Net event-bus hot paths, ours vs the original ai2070-net 0.12.0, side by side:
+# ingest_raw, ingest_raw_batch (1000 per call), ingest(dict) and the poll drain, for JSON events of
+# 9, 120 and 600 B on 1, 2 and 4 shards. Prints: machine line, then per case the best of 5 runs of
+# ours (M events/s, MB/s) and the original (M events/s), and the ours/original ratio.
+#
+# Usage: bench/bus.py [--quick] [--no-original] [--markdown]
+# Each side runs bench/_bus_worker.py in its own interpreter: ours is the repo's .venv (or this
+# Python), the original lives in ~/.cache/net-bench/venv-0.12.0 and is created on first use.
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+WORKER = BENCH_DIR / "_bus_worker.py"
+REPO_VENV_PYTHON = BENCH_DIR.parent / ".venv" / "bin" / "python"
+ORIGINAL_VENV = Path.home() / ".cache" / "net-bench" / "venv-0.12.0"
+ORIGINAL_REQUIREMENT = "ai2070-net==0.12.0"
+
+
+def ours_python():
+    return str(REPO_VENV_PYTHON) if REPO_VENV_PYTHON.exists() else sys.executable
+
+
+def original_python():
+    """The original's interpreter, installing it into its own venv if needed; None if that fails."""
+    python = ORIGINAL_VENV / "bin" / "python"
+    try:
+        if not python.exists():
+            print(f"note: creating {ORIGINAL_VENV}", file=sys.stderr)
+            subprocess.run(["python3", "-m", "venv", str(ORIGINAL_VENV)], check=True)
+        if subprocess.run([python, "-c", "import net"], capture_output=True).returncode != 0:
+            print(f"note: installing {ORIGINAL_REQUIREMENT} into {ORIGINAL_VENV}", file=sys.stderr)
+            subprocess.run([python, "-m", "pip", "install", "-q", ORIGINAL_REQUIREMENT], check=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"note: could not install the original ({exc}); showing ours only", file=sys.stderr)
+        return None
+    return str(python)
+
+
+def run_worker(python, quick):
+    """Runs the worker under `python`; returns its parsed JSON report."""
+    cmd = [python, str(WORKER)] + (["--quick"] if quick else [])
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True)
+    return json.loads(proc.stdout)
+
+
+def cpu_model():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
+def rate(ev_per_s):
+    return "n/a" if ev_per_s is None else f"{ev_per_s / 1e6:.2f}"
+
+
+def throughput(ev_per_s, size):
+    return "n/a" if ev_per_s is None else f"{ev_per_s * size / 1e6:.1f}"
+
+
+def ratio(ours, original):
+    return "n/a" if ours is None or original is None else f"{ours / original:.2f}x"
+
+
+def table_rows(ours, original):
+    headers = ["operation", "size (B)", "shards", "ours M ev/s", "ours MB/s"]
+    if original is not None:
+        headers += ["original M ev/s", "ratio"]
+        by_case = {(r["op"], r["size"], r["shards"]): r["ev_per_s"] for r in original["results"]}
+    rows = []
+    for r in ours["results"]:
+        row = [
+            r["op"],
+            str(r["size"]),
+            str(r["shards"]),
+            rate(r["ev_per_s"]),
+            throughput(r["ev_per_s"], r["size"]),
+        ]
+        if original is not None:
+            theirs = by_case[(r["op"], r["size"], r["shards"])]
+            row += [rate(theirs), ratio(r["ev_per_s"], theirs)]
+        rows.append(row)
+    return headers, rows
+
+
+def render(headers, rows, markdown):
+    """Plain text with aligned columns, or a Markdown table; text columns left, numbers right."""
+    numeric = [False] + [True] * (len(headers) - 1)
+    if markdown:
+        lines = [
+            "| " + " | ".join(headers) + " |",
+            "|" + "|".join("---:" if n else "---" for n in numeric) + "|",
+        ]
+        return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
+
+    def line(cells):
+        return "  ".join(
+            c.rjust(w) if n else c.ljust(w) for c, w, n in zip(cells, widths, numeric, strict=True)
+        ).rstrip()
+
+    return "\n".join([line(headers)] + [line(row) for row in rows])
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description="Net event-bus benchmark, ours vs the original 0.12.0."
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny event counts (a smoke run of a few seconds)"
+    )
+    parser.add_argument("--no-original", action="store_true", help="benchmark ours only")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    args = parser.parse_args()
+
+    original_py = None if args.no_original else original_python()
+    try:
+        ours = run_worker(ours_python(), args.quick)
+    except subprocess.CalledProcessError as exc:
+        sys.exit(f"error: our run failed ({exc})")
+    original = None
+    if original_py is not None:
+        try:
+            original = run_worker(original_py, args.quick)
+        except subprocess.CalledProcessError:
+            print("note: the original's run failed; showing ours only", file=sys.stderr)
+
+    pythons = f"Python {ours['python']}" + (
+        f" (original: {original['python']})" if original else ""
+    )
+    runs = "1 run" if ours["reps"] == 1 else f"best of {ours['reps']} runs"
+    print(f"machine: {cpu_model()}, {os.cpu_count()} cores, {pythons}; {runs} per case")
+    print(render(*table_rows(ours, original), args.markdown))
+
+
+if __name__ == "__main__":
+    main()

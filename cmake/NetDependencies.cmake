@@ -1,0 +1,7 @@
+# System libraries from Debian's packages (TOOLCHAIN.md): pkg-config for the
+# ones without a usable CMake config.
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium>=1.0.18)
+pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+find_package(simdjson 3 CONFIG REQUIRED)

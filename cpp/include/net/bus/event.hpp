@@ -1,0 +1,32 @@
+// What the bus hands out: an event's bytes (kept alive by a shared owner, no
+// copy), its per-shard sequence number and its insertion timestamp.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace net::bus {
+
+struct StoredEvent {
+  std::shared_ptr<const void> owner;  ///< keeps `raw` alive after the ring moves on
+  std::string_view raw;               ///< the bytes exactly as ingested
+  std::uint64_t sequence = 0;         ///< position in its shard, from 0
+  std::uint64_t insertion_ts = 0;     ///< CLOCK_MONOTONIC ns, strictly increasing per shard
+  std::uint16_t shard_id = 0;
+
+  std::string id() const { return std::to_string(sequence); }
+};
+
+struct IngestResult {
+  std::uint16_t shard_id = 0;
+  std::uint64_t timestamp = 0;  ///< the event's insertion_ts
+};
+
+struct Stats {
+  std::uint64_t events_ingested = 0;  ///< events accepted into a ring
+  std::uint64_t events_dropped = 0;   ///< rejected new events plus evicted unpolled ones
+};
+
+}  // namespace net::bus

@@ -1,0 +1,144 @@
+// Ring storage of one shard. Event bytes are copied once into 1 MiB chunks;
+// a chunk is freed when the ring has moved past its last event and no
+// StoredEvent still refers to it.
+#include "bus/shard.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "net/core/error.hpp"
+
+namespace net::bus {
+
+namespace {
+constexpr std::size_t kChunkSize = std::size_t{1} << 20;
+}  // namespace
+
+struct Shard::Chunk {
+  explicit Chunk(std::size_t size) : capacity(size), data(new char[size]) {}
+  std::size_t capacity;
+  std::size_t used = 0;
+  std::uint64_t end_sequence = 0;  ///< one past the last event stored here
+  std::unique_ptr<char[]> data;
+};
+
+Shard::Shard(std::uint16_t id, std::size_t capacity, BackpressureMode mode)
+    : id_(id), capacity_(capacity), mask_(capacity - 1), mode_(mode), slots_(new Slot[capacity]) {}
+
+void Shard::check_open_locked() const {
+  if (closed_) throw Error(ErrorKind::ShutDown, "EventBus has been shut down");
+}
+
+void Shard::evict_tail_locked() {
+  ++tail_;
+  if (polled_ < tail_) polled_ = tail_;
+  while (chunks_.size() > 1 && chunks_.front().get() != open_chunk_ && chunks_.front()->end_sequence <= tail_) {
+    chunks_.pop_front();
+    ++first_chunk_serial_;
+  }
+}
+
+bool Shard::admit_locked(bool batch) {
+  if (head_ - polled_ >= capacity_) {
+    ++stats_.events_dropped;
+    if (mode_ == BackpressureMode::DropNewest) return false;
+    if (mode_ == BackpressureMode::FailProducer) {
+      if (batch) return false;  // batches report a short count instead
+      throw Error(ErrorKind::Backpressure, "backpressure: ring buffer full");
+    }
+    evict_tail_locked();  // DropOldest: the oldest unpolled event gives way
+  } else if (head_ - tail_ >= capacity_) {
+    evict_tail_locked();  // the slot is needed; its event was already polled
+  }
+  return true;
+}
+
+Shard::Chunk& Shard::chunk_for_locked(std::size_t size) {
+  if (size > kChunkSize / 4) {  // large events get a chunk of their own
+    chunks_.push_back(std::make_shared<Chunk>(size));
+    return *chunks_.back();
+  }
+  if (open_chunk_ == nullptr || open_chunk_->capacity - open_chunk_->used < size) {
+    chunks_.push_back(std::make_shared<Chunk>(kChunkSize));
+    open_chunk_ = chunks_.back().get();
+    open_chunk_serial_ = first_chunk_serial_ + static_cast<std::uint32_t>(chunks_.size() - 1);
+  }
+  return *open_chunk_;
+}
+
+void Shard::append_locked(std::string_view event, std::uint64_t ts) {
+  Chunk& chunk = chunk_for_locked(event.size());
+  const std::uint32_t serial =
+      &chunk == open_chunk_ ? open_chunk_serial_ : first_chunk_serial_ + static_cast<std::uint32_t>(chunks_.size() - 1);
+  char* dst = chunk.data.get() + chunk.used;
+  std::memcpy(dst, event.data(), event.size());
+  chunk.used += event.size();
+  chunk.end_sequence = head_ + 1;
+  slots_[head_ & mask_] = Slot{dst, static_cast<std::uint32_t>(event.size()), serial, ts};
+  ++head_;
+  ++stats_.events_ingested;
+}
+
+std::optional<std::uint64_t> Shard::push(std::string_view event, std::uint64_t now_ns) {
+  std::lock_guard lock(mutex_);
+  check_open_locked();
+  if (!admit_locked(false)) return std::nullopt;
+  last_ts_ = std::max(now_ns, last_ts_ + 1);
+  append_locked(event, last_ts_);
+  return last_ts_;
+}
+
+std::size_t Shard::push_batch(const std::string_view* events, const std::uint32_t* indices, std::size_t count,
+                              std::uint64_t now_ns) {
+  std::lock_guard lock(mutex_);
+  check_open_locked();
+  std::size_t accepted = 0;
+  std::uint64_t ts = std::max(now_ns, last_ts_ + 1);
+  for (std::size_t i = 0; i < count; ++i) {
+    if (!admit_locked(true)) continue;
+    append_locked(events[indices[i]], ts);
+    last_ts_ = ts++;
+    ++accepted;
+  }
+  return accepted;
+}
+
+Shard::Bounds Shard::bounds() const {
+  std::lock_guard lock(mutex_);
+  check_open_locked();
+  return {tail_, head_};
+}
+
+Shard::Bounds Shard::read(std::uint64_t from, std::size_t max_count, std::vector<StoredEvent>& out) {
+  std::lock_guard lock(mutex_);
+  check_open_locked();
+  const std::uint64_t start = std::max(from, tail_);
+  const std::uint64_t end = start + std::min<std::uint64_t>(max_count, head_ > start ? head_ - start : 0);
+  for (std::uint64_t seq = start; seq < end; ++seq) {
+    const Slot& slot = slots_[seq & mask_];
+    out.push_back(StoredEvent{chunks_[slot.chunk_serial - first_chunk_serial_], {slot.data, slot.size}, seq,
+                              slot.insertion_ts, id_});
+  }
+  return {tail_, head_};
+}
+
+void Shard::mark_polled(std::uint64_t end) {
+  std::lock_guard lock(mutex_);
+  if (end > polled_) polled_ = std::min(end, head_);
+}
+
+Stats Shard::counters() const {
+  std::lock_guard lock(mutex_);
+  check_open_locked();
+  return stats_;
+}
+
+void Shard::close() {
+  std::lock_guard lock(mutex_);
+  closed_ = true;
+  slots_.reset();
+  chunks_.clear();
+  open_chunk_ = nullptr;
+}
+
+}  // namespace net::bus

@@ -1,0 +1,83 @@
+// One shard of the bus: a power-of-two ring of event slots whose bytes live in
+// large shared chunks, guarded by one mutex. Positions are sequence numbers:
+// [tail, head) is retained; [polled, head) has not been handed to a poller yet,
+// and only those count against the capacity for backpressure.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "net/bus/config.hpp"
+#include "net/bus/event.hpp"
+
+namespace net::bus {
+
+class Shard {
+ public:
+  Shard(std::uint16_t id, std::size_t capacity, BackpressureMode mode);
+
+  // nullopt: dropped (DropNewest). Throws Error(Backpressure) (FailProducer)
+  // or Error(ShutDown) after close().
+  std::optional<std::uint64_t> push(std::string_view event, std::uint64_t now_ns);
+
+  // Pushes events[indices[i]] in order; returns how many were accepted.
+  std::size_t push_batch(const std::string_view* events, const std::uint32_t* indices, std::size_t count,
+                         std::uint64_t now_ns);
+
+  struct Bounds {
+    std::uint64_t tail;  ///< oldest retained sequence
+    std::uint64_t head;  ///< next sequence to be assigned
+  };
+  Bounds bounds() const;
+
+  // Appends up to max_count events starting at max(from, tail). Returns the
+  // bounds seen under the lock.
+  Bounds read(std::uint64_t from, std::size_t max_count, std::vector<StoredEvent>& out);
+
+  // Everything before `end` has been handed to a poller.
+  void mark_polled(std::uint64_t end);
+
+  Stats counters() const;
+  void close();  ///< frees the ring; later calls throw Error(ShutDown)
+
+ private:
+  struct Chunk;
+  struct Slot {
+    const char* data;
+    std::uint32_t size;
+    std::uint32_t chunk_serial;
+    std::uint64_t insertion_ts;
+  };
+
+  bool admit_locked(bool batch);  ///< applies backpressure; false if the event is refused
+  void append_locked(std::string_view event, std::uint64_t ts);
+  Chunk& chunk_for_locked(std::size_t size);
+  void evict_tail_locked();
+  void check_open_locked() const;
+
+  const std::uint16_t id_;
+  const std::size_t capacity_;
+  const std::uint64_t mask_;
+  const BackpressureMode mode_;
+
+  mutable std::mutex mutex_;
+  bool closed_ = false;
+  std::unique_ptr<Slot[]> slots_;
+  std::deque<std::shared_ptr<Chunk>> chunks_;  ///< chunks_[i] has serial first_chunk_serial_ + i
+  std::uint32_t first_chunk_serial_ = 0;
+  Chunk* open_chunk_ = nullptr;  ///< where small events are appended
+  std::uint32_t open_chunk_serial_ = 0;
+  std::uint64_t head_ = 0;
+  std::uint64_t tail_ = 0;
+  std::uint64_t polled_ = 0;
+  std::uint64_t last_ts_ = 0;
+  Stats stats_;
+};
+
+}  // namespace net::bus
