@@ -22,29 +22,32 @@ ORIGINAL_VENV = Path.home() / ".cache" / "net-bench" / "venv-0.12.0"
 ORIGINAL_REQUIREMENT = "ai2070-net==0.12.0"
 
 
-def ours_python():
-    return str(REPO_VENV_PYTHON) if REPO_VENV_PYTHON.exists() else sys.executable
+def ours_command():
+    return [str(REPO_VENV_PYTHON) if REPO_VENV_PYTHON.exists() else sys.executable]
 
 
-def original_python():
-    """The original's interpreter, installing it into its own venv if needed; None if that fails."""
-    python = ORIGINAL_VENV / "bin" / "python"
+def original_command():
+    """Command running the original's interpreter, isolated (-I) from PYTHONPATH and user site so
+    it can only import the original; installs it into its own venv if needed; None if that fails."""
+    python = [str(ORIGINAL_VENV / "bin" / "python"), "-I"]
     try:
-        if not python.exists():
+        if not ORIGINAL_VENV.exists():
             print(f"note: creating {ORIGINAL_VENV}", file=sys.stderr)
             subprocess.run(["python3", "-m", "venv", str(ORIGINAL_VENV)], check=True)
-        if subprocess.run([python, "-c", "import net"], capture_output=True).returncode != 0:
+        if subprocess.run([*python, "-c", "import net"], capture_output=True).returncode != 0:
             print(f"note: installing {ORIGINAL_REQUIREMENT} into {ORIGINAL_VENV}", file=sys.stderr)
-            subprocess.run([python, "-m", "pip", "install", "-q", ORIGINAL_REQUIREMENT], check=True)
+            subprocess.run(
+                [*python, "-m", "pip", "install", "-q", ORIGINAL_REQUIREMENT], check=True
+            )
     except (OSError, subprocess.CalledProcessError) as exc:
         print(f"note: could not install the original ({exc}); showing ours only", file=sys.stderr)
         return None
-    return str(python)
+    return python
 
 
-def run_worker(python, quick):
-    """Runs the worker under `python`; returns its parsed JSON report."""
-    cmd = [python, str(WORKER)] + (["--quick"] if quick else [])
+def run_worker(command, quick):
+    """Runs the worker with the interpreter `command`; returns its parsed JSON report."""
+    cmd = [*command, str(WORKER)] + (["--quick"] if quick else [])
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True)
     return json.loads(proc.stdout)
 
@@ -120,15 +123,15 @@ def main():
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = parser.parse_args()
 
-    original_py = None if args.no_original else original_python()
+    original_cmd = None if args.no_original else original_command()
     try:
-        ours = run_worker(ours_python(), args.quick)
+        ours = run_worker(ours_command(), args.quick)
     except subprocess.CalledProcessError as exc:
         sys.exit(f"error: our run failed ({exc})")
     original = None
-    if original_py is not None:
+    if original_cmd is not None:
         try:
-            original = run_worker(original_py, args.quick)
+            original = run_worker(original_cmd, args.quick)
         except subprocess.CalledProcessError:
             print("note: the original's run failed; showing ours only", file=sys.stderr)
 

@@ -7,23 +7,30 @@
 #include <cstring>
 
 #include "net/core/error.hpp"
+#include "net/core/page_buffer.hpp"
 
 namespace net::bus {
 
 namespace {
-constexpr std::size_t kChunkSize = std::size_t{1} << 20;
+constexpr std::size_t kChunkSize = std::size_t{2} << 20;  // one transparent huge page
+constexpr std::size_t kSpareChunks = 2;                   // kept for reuse when the ring wraps
 }  // namespace
 
 struct Shard::Chunk {
-  explicit Chunk(std::size_t size) : capacity(size), data(new char[size]) {}
+  explicit Chunk(std::size_t size) : capacity(size), data(allocate_pages(size, true)) {}
   std::size_t capacity;
   std::size_t used = 0;
   std::uint64_t end_sequence = 0;  ///< one past the last event stored here
-  std::unique_ptr<char[]> data;
+  PageBuffer data;
 };
 
 Shard::Shard(std::uint16_t id, std::size_t capacity, BackpressureMode mode)
-    : id_(id), capacity_(capacity), mask_(capacity - 1), mode_(mode), slots_(new Slot[capacity]) {}
+    : id_(id),
+      capacity_(capacity),
+      mask_(capacity - 1),
+      mode_(mode),
+      slot_storage_(allocate_pages(capacity * sizeof(Slot), false)),
+      slots_(reinterpret_cast<Slot*>(slot_storage_.get())) {}
 
 void Shard::check_open_locked() const {
   if (closed_) throw Error(ErrorKind::ShutDown, "EventBus has been shut down");
@@ -33,6 +40,11 @@ void Shard::evict_tail_locked() {
   ++tail_;
   if (polled_ < tail_) polled_ = tail_;
   while (chunks_.size() > 1 && chunks_.front().get() != open_chunk_ && chunks_.front()->end_sequence <= tail_) {
+    // Reuse the chunk's pages unless a StoredEvent still points into it.
+    if (chunks_.front().use_count() == 1 && chunks_.front()->capacity == kChunkSize &&
+        spare_chunks_.size() < kSpareChunks) {
+      spare_chunks_.push_back(std::move(chunks_.front()));
+    }
     chunks_.pop_front();
     ++first_chunk_serial_;
   }
@@ -59,7 +71,13 @@ Shard::Chunk& Shard::chunk_for_locked(std::size_t size) {
     return *chunks_.back();
   }
   if (open_chunk_ == nullptr || open_chunk_->capacity - open_chunk_->used < size) {
-    chunks_.push_back(std::make_shared<Chunk>(kChunkSize));
+    if (spare_chunks_.empty()) {
+      chunks_.push_back(std::make_shared<Chunk>(kChunkSize));
+    } else {
+      chunks_.push_back(std::move(spare_chunks_.back()));
+      spare_chunks_.pop_back();
+      chunks_.back()->used = 0;
+    }
     open_chunk_ = chunks_.back().get();
     open_chunk_serial_ = first_chunk_serial_ + static_cast<std::uint32_t>(chunks_.size() - 1);
   }
@@ -136,8 +154,10 @@ Stats Shard::counters() const {
 void Shard::close() {
   std::lock_guard lock(mutex_);
   closed_ = true;
-  slots_.reset();
+  slot_storage_.reset();
+  slots_ = nullptr;
   chunks_.clear();
+  spare_chunks_.clear();
   open_chunk_ = nullptr;
 }
 

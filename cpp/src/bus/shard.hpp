@@ -15,6 +15,7 @@
 
 #include "net/bus/config.hpp"
 #include "net/bus/event.hpp"
+#include "net/core/page_buffer.hpp"
 
 namespace net::bus {
 
@@ -68,8 +69,10 @@ class Shard {
 
   mutable std::mutex mutex_;
   bool closed_ = false;
-  std::unique_ptr<Slot[]> slots_;
+  PageBuffer slot_storage_;
+  Slot* slots_;
   std::deque<std::shared_ptr<Chunk>> chunks_;  ///< chunks_[i] has serial first_chunk_serial_ + i
+  std::vector<std::shared_ptr<Chunk>> spare_chunks_;
   std::uint32_t first_chunk_serial_ = 0;
   Chunk* open_chunk_ = nullptr;  ///< where small events are appended
   std::uint32_t open_chunk_serial_ = 0;

@@ -1,0 +1,103 @@
+// Argument binding and conversion shared by every constructor with many keywords.
+#include "arguments.hpp"
+
+#include <cstring>
+
+namespace nb = nanobind;
+
+namespace net::python {
+namespace {
+
+[[noreturn]] void raise_type_error(const char* function, const char* name, const char* expected, nb::handle value) {
+  PyErr_Format(PyExc_TypeError, "%s() argument '%s' must be %s, not %s", function, name, expected,
+               Py_TYPE(value.ptr())->tp_name);
+  throw nb::python_error();
+}
+
+}  // namespace
+
+std::uint64_t to_unsigned(nb::handle value, const char* function, const char* name, std::uint64_t max) {
+  if (!PyLong_Check(value.ptr()) || PyBool_Check(value.ptr())) raise_type_error(function, name, "int", value);
+  const unsigned long long v = PyLong_AsUnsignedLongLong(value.ptr());
+  if (v == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
+    if (PyErr_ExceptionMatches(PyExc_OverflowError)) {
+      PyErr_Clear();
+      PyErr_SetString(PyExc_OverflowError, _PyLong_Sign(value.ptr()) < 0 ? "can't convert negative int to unsigned"
+                                                                        : "out of range integral type conversion attempted");
+    }
+    throw nb::python_error();
+  }
+  if (v > max) {
+    PyErr_SetString(PyExc_OverflowError, "out of range integral type conversion attempted");
+    throw nb::python_error();
+  }
+  return v;
+}
+
+Arguments::Arguments(const char* function, std::span<const char* const> names, nb::args args, nb::kwargs kwargs)
+    : function_(function), names_(names), values_(names.size()) {
+  if (args.size() > names.size()) {
+    PyErr_Format(PyExc_TypeError, "%s() takes at most %zu arguments (%zu given)", function, names.size(), args.size());
+    throw nb::python_error();
+  }
+  for (std::size_t i = 0; i < args.size(); ++i) values_[i] = args[i];
+  for (auto [key, value] : kwargs) {
+    const char* key_text = PyUnicode_AsUTF8(key.ptr());
+    if (key_text == nullptr) throw nb::python_error();
+    std::size_t i = 0;
+    while (i < names.size() && std::strcmp(names[i], key_text) != 0) ++i;
+    if (i == names.size()) {
+      PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%s'", function, key_text);
+      throw nb::python_error();
+    }
+    if (values_[i].is_valid()) {
+      PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%s'", function, key_text);
+      throw nb::python_error();
+    }
+    values_[i] = value;
+  }
+}
+
+std::optional<nb::handle> Arguments::get(const char* name) const {
+  for (std::size_t i = 0; i < names_.size(); ++i) {
+    if (std::strcmp(names_[i], name) == 0) {
+      if (!values_[i].is_valid() || values_[i].is_none()) return std::nullopt;
+      return values_[i];
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::uint64_t> Arguments::get_unsigned(const char* name, std::uint64_t max) const {
+  const auto value = get(name);
+  if (!value) return std::nullopt;
+  return to_unsigned(*value, function_, name, max);
+}
+
+std::optional<std::int64_t> Arguments::get_signed(const char* name) const {
+  const auto value = get(name);
+  if (!value) return std::nullopt;
+  if (!PyLong_Check(value->ptr()) || PyBool_Check(value->ptr())) raise_type_error(function_, name, "int", *value);
+  const long long v = PyLong_AsLongLong(value->ptr());
+  if (v == -1 && PyErr_Occurred()) throw nb::python_error();
+  return v;
+}
+
+std::optional<std::string> Arguments::get_str(const char* name) const {
+  const auto value = get(name);
+  if (!value) return std::nullopt;
+  if (!PyUnicode_Check(value->ptr())) raise_type_error(function_, name, "str", *value);
+  Py_ssize_t size = 0;
+  const char* text = PyUnicode_AsUTF8AndSize(value->ptr(), &size);
+  if (text == nullptr) throw nb::python_error();
+  return std::string(text, static_cast<std::size_t>(size));
+}
+
+std::optional<bool> Arguments::get_bool(const char* name) const {
+  const auto value = get(name);
+  if (!value) return std::nullopt;
+  if (!PyBool_Check(value->ptr())) raise_type_error(function_, name, "bool", *value);
+  return value->ptr() == Py_True;
+}
+
+}  // namespace net::python

@@ -1,0 +1,38 @@
+// Binds a call's positional and keyword arguments to a fixed list of
+// parameter names (all defaulting to None), as PyO3 signatures do, and
+// converts them with the original's errors: OverflowError for integers out of
+// range, TypeError for wrong types.
+#pragma once
+
+#include <nanobind/nanobind.h>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace net::python {
+
+class Arguments {
+ public:
+  Arguments(const char* function, std::span<const char* const> names, nanobind::args args, nanobind::kwargs kwargs);
+
+  // The argument, or nullopt when it was omitted or None.
+  std::optional<nanobind::handle> get(const char* name) const;
+  std::optional<std::uint64_t> get_unsigned(const char* name, std::uint64_t max) const;
+  std::optional<std::int64_t> get_signed(const char* name) const;
+  std::optional<std::string> get_str(const char* name) const;
+  std::optional<bool> get_bool(const char* name) const;
+
+ private:
+  const char* function_;
+  std::span<const char* const> names_;
+  std::vector<nanobind::handle> values_;
+};
+
+// An int argument as u64 <= max: OverflowError when negative or too large,
+// TypeError when not an int.
+std::uint64_t to_unsigned(nanobind::handle value, const char* function, const char* name, std::uint64_t max);
+
+}  // namespace net::python

@@ -1,0 +1,259 @@
+// The event bus classes. Ingest stays on the calling thread with the GIL held
+// (a handful of nanoseconds of work); polls and large batches release it.
+#include "bus.hpp"
+
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+
+#include <array>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "arguments.hpp"
+#include "json_python.hpp"
+#include "net/bus/event_bus.hpp"
+#include "net/core/error.hpp"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace net::python {
+namespace {
+
+using bus::EventBus;
+
+constexpr std::array<const char*, 30> kNetParameters = {
+    "num_shards", "ring_buffer_capacity", "backpressure_mode", "redis_url", "redis_prefix",
+    "redis_pipeline_size", "redis_pool_size", "redis_connect_timeout_ms", "redis_command_timeout_ms",
+    "redis_max_stream_len", "jetstream_url", "jetstream_prefix", "jetstream_connect_timeout_ms",
+    "jetstream_request_timeout_ms", "jetstream_max_messages", "jetstream_max_bytes", "jetstream_max_age_ms",
+    "jetstream_replicas", "net_bind_addr", "net_peer_addr", "net_psk", "net_role", "net_peer_public_key",
+    "net_secret_key", "net_public_key", "net_reliability", "net_heartbeat_interval_ms", "net_session_timeout_ms",
+    "net_batched_io", "net_packet_pool_size"};
+
+// Batches above this many bytes are pinned in a tuple and copied without the GIL.
+constexpr std::size_t kReleaseGilBytes = 256 * 1024;
+
+struct PollResponse {
+  nb::list events;
+  std::optional<std::string> next_id;
+  bool has_more = false;
+};
+
+const std::string& net_init_signature() {
+  static const std::string signature = [] {
+    std::string s = "def __init__(self";
+    for (const char* name : kNetParameters) {
+      const std::string_view n(name);
+      const char* type = n == "net_batched_io" ? "bool"
+                         : (n.ends_with("_ms") || n.ends_with("_size") || n.ends_with("_len") ||
+                            n == "num_shards" || n == "ring_buffer_capacity" || n.starts_with("jetstream_max") ||
+                            n == "jetstream_replicas")
+                             ? "int"
+                             : "str";
+      s += ", " + std::string(name) + ": " + type + " | None = None";
+    }
+    return s + ") -> None";
+  }();
+  return signature;
+}
+
+bus::EventBusConfig config_from(const Arguments& args) {
+  bus::EventBusConfig config;
+  const auto num_shards = args.get_unsigned("num_shards", 0xFFFF);
+  const auto capacity = args.get_unsigned("ring_buffer_capacity", std::numeric_limits<std::size_t>::max());
+  if (const auto mode = args.get_str("backpressure_mode")) {
+    const auto parsed = bus::parse_backpressure_mode(*mode);
+    if (!parsed) throw Error(ErrorKind::InvalidArgument, "Invalid backpressure mode: " + *mode);
+    config.backpressure_mode = *parsed;
+  }
+  // The adapters that carry events elsewhere come with their own issues; until
+  // then a request for one is refused with the original's feature message.
+  if (args.get("redis_url")) throw std::runtime_error("Redis support not enabled. Rebuild with --features redis");
+  if (args.get("jetstream_url")) {
+    throw std::runtime_error("JetStream support not enabled. Rebuild with --features jetstream");
+  }
+  if (args.get("net_bind_addr")) throw std::runtime_error("Net support not enabled. Rebuild with --features net");
+  if (num_shards) config.num_shards = static_cast<std::uint16_t>(*num_shards);
+  if (capacity) config.ring_buffer_capacity = static_cast<std::size_t>(*capacity);
+  return config;
+}
+
+void require_open(const EventBus& bus) {
+  if (bus.is_shut_down()) throw Error(ErrorKind::ShutDown, "EventBus has been shut down");
+}
+
+std::string_view utf8_of(PyObject* text) {
+  Py_ssize_t size = 0;
+  const char* data = PyUnicode_AsUTF8AndSize(text, &size);
+  if (data == nullptr) throw nb::python_error();
+  return {data, static_cast<std::size_t>(size)};
+}
+
+nb::object ingest_text(EventBus& bus, std::string_view text) {
+  const auto result = bus.ingest(text);
+  if (!result) return nb::none();
+  return nb::cast(*result);
+}
+
+nb::object ingest_raw(EventBus& bus, nb::str json) { return ingest_text(bus, utf8_of(json.ptr())); }
+
+nb::object ingest_dict(EventBus& bus, nb::handle event) {
+  if (!PyDict_Check(event.ptr())) {
+    PyErr_Format(PyExc_TypeError, "ingest() argument 'event' must be dict, not %s", Py_TYPE(event.ptr())->tp_name);
+    throw nb::python_error();
+  }
+  require_open(bus);
+  thread_local std::string text;
+  text.clear();
+  dumps(event, text);
+  return ingest_text(bus, text);
+}
+
+std::size_t ingest_raw_batch(EventBus& bus, nb::handle events) {
+  if (PyUnicode_Check(events.ptr())) {
+    PyErr_SetString(PyExc_TypeError, "ingest_raw_batch() argument 'events' must be a sequence of str, not str");
+    throw nb::python_error();
+  }
+  require_open(bus);
+  nb::object items = nb::steal(PySequence_Fast(events.ptr(), "ingest_raw_batch() argument 'events' must be a sequence of str"));
+  if (!items.is_valid()) throw nb::python_error();
+  const Py_ssize_t count = PySequence_Fast_GET_SIZE(items.ptr());
+  PyObject** item = PySequence_Fast_ITEMS(items.ptr());
+  thread_local std::vector<std::string_view> views;
+  views.clear();
+  views.reserve(static_cast<std::size_t>(count));
+  std::size_t total_bytes = 0;
+  for (Py_ssize_t i = 0; i < count; ++i) {
+    if (!PyUnicode_Check(item[i])) {
+      PyErr_Format(PyExc_TypeError, "ingest_raw_batch() argument 'events'[%zd] must be str, not %s", i,
+                   Py_TYPE(item[i])->tp_name);
+      throw nb::python_error();
+    }
+    views.push_back(utf8_of(item[i]));
+    total_bytes += views.back().size();
+  }
+  if (total_bytes < kReleaseGilBytes) return bus.ingest_batch(views);
+  // Pin the strings: another thread may change the list while the GIL is free.
+  nb::object pinned = PyList_Check(items.ptr()) ? nb::steal(PyList_AsTuple(items.ptr())) : items;
+  if (!pinned.is_valid()) throw nb::python_error();
+  nb::gil_scoped_release unlocked;
+  return bus.ingest_batch(views);
+}
+
+PollResponse poll(EventBus& bus, nb::handle limit, nb::handle cursor, nb::handle filter, nb::handle ordering) {
+  require_open(bus);
+  bus::PollRequest request;
+  request.limit = static_cast<std::size_t>(to_unsigned(limit, "poll", "limit", std::numeric_limits<std::size_t>::max()));
+  if (!cursor.is_none()) request.cursor = nb::cast<std::string>(cursor);
+  std::optional<bus::Filter> parsed_filter;
+  if (!filter.is_none()) {
+    parsed_filter = bus::Filter::parse(nb::cast<std::string>(filter));
+    request.filter = &*parsed_filter;
+  }
+  if (!ordering.is_none()) request.ordering = bus::parse_ordering(nb::cast<std::string>(ordering));
+
+  bus::PollResult result;
+  {
+    nb::gil_scoped_release unlocked;
+    result = bus.poll(request);
+  }
+  PollResponse response;
+  PyObject* list = PyList_New(static_cast<Py_ssize_t>(result.events.size()));
+  if (list == nullptr) throw nb::python_error();
+  response.events = nb::steal<nb::list>(list);
+  for (std::size_t i = 0; i < result.events.size(); ++i) {
+    PyList_SET_ITEM(list, static_cast<Py_ssize_t>(i), nb::cast(std::move(result.events[i])).release().ptr());
+  }
+  response.next_id = std::move(result.next_id);
+  response.has_more = result.has_more;
+  return response;
+}
+
+nb::object raw_text(const bus::StoredEvent& event) {
+  PyObject* text = PyUnicode_DecodeUTF8(event.raw.data(), static_cast<Py_ssize_t>(event.raw.size()), nullptr);
+  if (text == nullptr) {  // not UTF-8: the original shows ""
+    PyErr_Clear();
+    return nb::str("");
+  }
+  return nb::steal(text);
+}
+
+nb::list copy_of(const nb::list& list) { return nb::steal<nb::list>(PyList_GetSlice(list.ptr(), 0, PY_SSIZE_T_MAX)); }
+
+}  // namespace
+
+void init_bus(nb::module_& m) {
+  nb::class_<bus::IngestResult>(m, "IngestResult", "Where and when an event was stored.")
+      .def_ro("shard_id", &bus::IngestResult::shard_id)
+      .def_ro("timestamp", &bus::IngestResult::timestamp, "Insertion time, CLOCK_MONOTONIC nanoseconds.")
+      .def("__repr__", [](const bus::IngestResult& r) {
+        return "IngestResult(shard_id=" + std::to_string(r.shard_id) + ", timestamp=" + std::to_string(r.timestamp) + ")";
+      });
+
+  nb::class_<bus::Stats>(m, "Stats", "Counters of a Net.")
+      .def_ro("events_ingested", &bus::Stats::events_ingested)
+      .def_ro("events_dropped", &bus::Stats::events_dropped)
+      .def("__repr__", [](const bus::Stats& s) {
+        return "Stats(events_ingested=" + std::to_string(s.events_ingested) +
+               ", events_dropped=" + std::to_string(s.events_dropped) + ")";
+      });
+
+  nb::class_<bus::StoredEvent>(m, "StoredEvent", "An event returned by poll().")
+      .def_prop_ro("id", [](const bus::StoredEvent& e) { return e.id(); })
+      .def_prop_ro("raw", &raw_text, nb::sig("def raw(self) -> str"))
+      .def_ro("insertion_ts", &bus::StoredEvent::insertion_ts)
+      .def_ro("shard_id", &bus::StoredEvent::shard_id)
+      .def("parse", [](const bus::StoredEvent& e) { return loads(e.raw); },
+           nb::sig("def parse(self) -> typing.Any"), "The event's JSON as Python objects (json.loads semantics).")
+      .def("__repr__", [](const bus::StoredEvent& e) {
+        return "StoredEvent(id='" + e.id() + "', shard_id=" + std::to_string(e.shard_id) +
+               ", insertion_ts=" + std::to_string(e.insertion_ts) + ")";
+      });
+
+  nb::class_<PollResponse>(m, "PollResponse", "One page of poll() results.")
+      .def_prop_ro("events", [](const PollResponse& r) { return copy_of(r.events); },
+                   nb::sig("def events(self) -> list[StoredEvent]"))
+      .def_ro("next_id", &PollResponse::next_id, nb::sig("def next_id(self) -> str | None"))
+      .def_ro("has_more", &PollResponse::has_more)
+      .def("__len__", [](const PollResponse& r) { return nb::len(r.events); })
+      .def("__iter__", [](const PollResponse& r) { return nb::iter(copy_of(r.events)); },
+           nb::sig("def __iter__(self) -> typing.Iterator[StoredEvent]"))
+      .def("__repr__", [](const PollResponse& r) {
+        return "PollResponse(events=[..." + std::to_string(nb::len(r.events)) + "], next_id=" +
+               (r.next_id ? "Some(\"" + *r.next_id + "\")" : std::string("None")) +
+               ", has_more=" + (r.has_more ? "true" : "false") + ")";
+      });
+
+  nb::class_<EventBus>(m, "Net", "Sharded in-process event bus.")
+      .def(
+          "__init__",
+          [](EventBus* self, nb::args args, nb::kwargs kwargs) {
+            const Arguments arguments("Net", kNetParameters, args, kwargs);
+            new (self) EventBus(config_from(arguments));
+          },
+          nb::sig(net_init_signature().c_str()))
+      .def("ingest_raw", &ingest_raw, "json"_a, nb::sig("def ingest_raw(self, json: str) -> IngestResult | None"))
+      .def("ingest", &ingest_dict, "event"_a, nb::sig("def ingest(self, event: dict) -> IngestResult | None"))
+      .def("ingest_raw_batch", &ingest_raw_batch, "events"_a,
+           nb::sig("def ingest_raw_batch(self, events: typing.Sequence[str]) -> int"))
+      .def("poll", &poll, "limit"_a, "cursor"_a = nb::none(), "filter"_a = nb::none(), "ordering"_a = nb::none(),
+           nb::sig("def poll(self, limit: int, cursor: str | None = None, filter: str | None = None, "
+                   "ordering: str | None = None) -> PollResponse"))
+      .def("num_shards", [](const EventBus& bus) {
+        require_open(bus);
+        return bus.num_shards();
+      })
+      .def("stats", &EventBus::stats)
+      .def("shutdown", &EventBus::shutdown, nb::call_guard<nb::gil_scoped_release>())
+      .def("__enter__", [](nb::handle self) { return nb::borrow(self); },
+           nb::sig("def __enter__(self) -> Net"))
+      .def("__exit__", [](EventBus& bus, nb::handle, nb::handle, nb::handle) {
+            bus.shutdown();
+            return false;
+          }, "_exc_type"_a = nb::none(), "_exc_val"_a = nb::none(), "_exc_tb"_a = nb::none())
+      .def("__repr__", [](const EventBus& bus) { return bus.is_shut_down() ? "Net(shutdown)" : "Net(active)"; });
+}
+
+}  // namespace net::python

@@ -1,0 +1,46 @@
+// Exception classes and the net::Error translator.
+#include "errors.hpp"
+
+#include "net/core/error.hpp"
+
+namespace nb = nanobind;
+
+namespace net::python {
+namespace {
+
+PyObject* g_backpressure_error = nullptr;
+
+PyObject* python_class_for(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::InvalidArgument:
+    case ErrorKind::InvalidConfig:
+    case ErrorKind::InvalidFilter: return PyExc_ValueError;
+    case ErrorKind::Backpressure: return g_backpressure_error;
+    case ErrorKind::InvalidCursor:
+    case ErrorKind::ShutDown:
+    case ErrorKind::Internal: return PyExc_RuntimeError;
+  }
+  return PyExc_RuntimeError;
+}
+
+}  // namespace
+
+PyObject* backpressure_error() { return g_backpressure_error; }
+
+void init_errors(nb::module_& m) {
+  g_backpressure_error = PyErr_NewExceptionWithDoc(
+      "net._net.BackpressureError",
+      "A bounded buffer is full: a ring in fail_producer mode, or a stream's credit window.",
+      PyExc_RuntimeError, nullptr);
+  m.attr("BackpressureError") = nb::handle(g_backpressure_error);
+
+  nb::register_exception_translator([](const std::exception_ptr& p, void*) {
+    try {
+      std::rethrow_exception(p);
+    } catch (const Error& e) {
+      PyErr_SetString(python_class_for(e.kind()), e.what());
+    }
+  });
+}
+
+}  // namespace net::python

@@ -1,0 +1,14 @@
+// Python exception classes of net._net and the one translator that maps
+// net::Error kinds onto them (DESIGN.md §4).
+#pragma once
+
+#include <nanobind/nanobind.h>
+
+namespace net::python {
+
+void init_errors(nanobind::module_& m);
+
+// BackpressureError, a subclass of RuntimeError.
+PyObject* backpressure_error();
+
+}  // namespace net::python

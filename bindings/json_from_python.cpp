@@ -1,0 +1,165 @@
+// json.dumps in C++: walks str, int, float, bool, None, list, tuple and dict
+// (and their subclasses, as the stdlib encoder does) straight into JSON text.
+#include <limits>
+#include <vector>
+
+#include "json_python.hpp"
+#include "net/core/json_writer.hpp"
+
+namespace nb = nanobind;
+
+namespace net::python {
+namespace {
+
+constexpr std::size_t kMaxDepth = 1000;
+
+[[noreturn]] void raise(PyObject* type, const char* message) {
+  PyErr_SetString(type, message);
+  throw nb::python_error();
+}
+
+void write_str(std::string& out, PyObject* text) {
+  const void* data = PyUnicode_DATA(text);
+  const auto length = static_cast<std::size_t>(PyUnicode_GET_LENGTH(text));
+  switch (PyUnicode_KIND(text)) {
+    case PyUnicode_1BYTE_KIND: json::append_string(out, static_cast<const std::uint8_t*>(data), length); break;
+    case PyUnicode_2BYTE_KIND: json::append_string(out, static_cast<const std::uint16_t*>(data), length); break;
+    default: json::append_string(out, static_cast<const std::uint32_t*>(data), length); break;
+  }
+}
+
+// int.__repr__, whatever the subclass says about itself.
+void write_int(std::string& out, PyObject* value) {
+  int overflow = 0;
+  const long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+  if (overflow == 0) {
+    if (v == -1 && PyErr_Occurred()) throw nb::python_error();
+    json::append_int(out, v);
+    return;
+  }
+  nb::object text = nb::steal(PyLong_Type.tp_repr(value));
+  if (!text.is_valid()) throw nb::python_error();
+  Py_ssize_t size = 0;
+  const char* utf8 = PyUnicode_AsUTF8AndSize(text.ptr(), &size);
+  out.append(utf8, static_cast<std::size_t>(size));
+}
+
+void write_float(std::string& out, PyObject* value) {
+  const double v = PyFloat_AS_DOUBLE(value);
+  if (!json::append_double(out, v)) {
+    PyErr_Format(PyExc_ValueError, "Out of range float values are not JSON compliant: %R", value);
+    throw nb::python_error();
+  }
+}
+
+class Encoder {
+ public:
+  explicit Encoder(std::string& out) : out_(out) {}
+
+  void write(PyObject* value) {
+    if (value == Py_None) {
+      out_.append("null", 4);
+    } else if (value == Py_True) {
+      out_.append("true", 4);
+    } else if (value == Py_False) {
+      out_.append("false", 5);
+    } else if (PyUnicode_Check(value)) {
+      write_str(out_, value);
+    } else if (PyLong_Check(value)) {
+      write_int(out_, value);
+    } else if (PyFloat_Check(value)) {
+      write_float(out_, value);
+    } else if (PyList_Check(value) || PyTuple_Check(value)) {
+      write_sequence(value);
+    } else if (PyDict_Check(value)) {
+      write_dict(value);
+    } else {
+      PyErr_Format(PyExc_TypeError, "Object of type %s is not JSON serializable", Py_TYPE(value)->tp_name);
+      throw nb::python_error();
+    }
+  }
+
+ private:
+  void enter(PyObject* container) {
+    for (PyObject* open : open_containers_)
+      if (open == container) raise(PyExc_ValueError, "Circular reference detected");
+    if (open_containers_.size() >= kMaxDepth) {
+      raise(PyExc_RecursionError, "maximum recursion depth exceeded while encoding a JSON object");
+    }
+    open_containers_.push_back(container);
+  }
+  void leave() { open_containers_.pop_back(); }
+
+  void write_sequence(PyObject* sequence) {
+    const bool is_list = PyList_Check(sequence);
+    const Py_ssize_t size = is_list ? PyList_GET_SIZE(sequence) : PyTuple_GET_SIZE(sequence);
+    if (size == 0) {
+      out_.append("[]", 2);
+      return;
+    }
+    enter(sequence);
+    out_.push_back('[');
+    // A list can shrink while an item is written only through user code, and
+    // none runs here; still index defensively against the live size.
+    for (Py_ssize_t i = 0; i < (is_list ? PyList_GET_SIZE(sequence) : size); ++i) {
+      if (i > 0) out_.append(", ", 2);
+      write(is_list ? PyList_GET_ITEM(sequence, i) : PyTuple_GET_ITEM(sequence, i));
+    }
+    out_.push_back(']');
+    leave();
+  }
+
+  void write_key(PyObject* key) {
+    if (PyUnicode_Check(key)) {
+      write_str(out_, key);
+      return;
+    }
+    out_.push_back('"');
+    if (PyFloat_Check(key)) {
+      write_float(out_, key);
+    } else if (key == Py_True) {
+      out_.append("true", 4);
+    } else if (key == Py_False) {
+      out_.append("false", 5);
+    } else if (key == Py_None) {
+      out_.append("null", 4);
+    } else if (PyLong_Check(key)) {
+      write_int(out_, key);
+    } else {
+      PyErr_Format(PyExc_TypeError, "keys must be str, int, float, bool or None, not %s", Py_TYPE(key)->tp_name);
+      throw nb::python_error();
+    }
+    out_.push_back('"');
+  }
+
+  void write_dict(PyObject* dict) {
+    if (PyDict_GET_SIZE(dict) == 0) {
+      out_.append("{}", 2);
+      return;
+    }
+    enter(dict);
+    out_.push_back('{');
+    Py_ssize_t position = 0;
+    PyObject* key = nullptr;
+    PyObject* item = nullptr;
+    bool first = true;
+    while (PyDict_Next(dict, &position, &key, &item)) {
+      if (!first) out_.append(", ", 2);
+      first = false;
+      write_key(key);
+      out_.append(": ", 2);
+      write(item);
+    }
+    out_.push_back('}');
+    leave();
+  }
+
+  std::string& out_;
+  std::vector<PyObject*> open_containers_;
+};
+
+}  // namespace
+
+void dumps(nb::handle value, std::string& out) { Encoder(out).write(value.ptr()); }
+
+}  // namespace net::python

@@ -1,0 +1,11 @@
+// NB_MODULE for net._net: each area registers its own classes.
+#include <nanobind/nanobind.h>
+
+#include "bus.hpp"
+#include "errors.hpp"
+
+NB_MODULE(_net, m) {
+  m.doc() = "net: native engine (libnet) of the event bus and encrypted mesh";
+  net::python::init_errors(m);
+  net::python::init_bus(m);
+}

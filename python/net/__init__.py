@@ -1,0 +1,26 @@
+"""net: a schema-agnostic event bus and encrypted mesh with a C++20 engine.
+
+The native module ``net._net`` holds every class; this package re-exports them
+in the original's feature groups, so ``from net import Net`` works as it does
+with ``ai2070-net``.
+"""
+
+from ._net import (
+    BackpressureError,
+    IngestResult,
+    Net,
+    PollResponse,
+    Stats,
+    StoredEvent,
+)
+
+__version__ = "0.12.0"
+
+__all__ = [
+    "Net",
+    "IngestResult",
+    "StoredEvent",
+    "PollResponse",
+    "Stats",
+    "BackpressureError",
+]
