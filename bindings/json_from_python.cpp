@@ -54,7 +54,8 @@ void write_float(std::string& out, PyObject* value) {
 
 class Encoder {
  public:
-  explicit Encoder(std::string& out) : out_(out) {}
+  // The open-container stack is reused across calls: no allocation per event.
+  explicit Encoder(std::string& out) : out_(out), open_containers_(stack()) { open_containers_.clear(); }
 
   void write(PyObject* value) {
     if (value == Py_None) {
@@ -154,8 +155,13 @@ class Encoder {
     leave();
   }
 
+  static std::vector<PyObject*>& stack() {
+    thread_local std::vector<PyObject*> containers;
+    return containers;
+  }
+
   std::string& out_;
-  std::vector<PyObject*> open_containers_;
+  std::vector<PyObject*>& open_containers_;
 };
 
 }  // namespace

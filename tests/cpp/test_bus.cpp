@@ -326,7 +326,7 @@ TEST_CASE("a filtered poll that matches nothing still advances past what it exam
   CHECK(matches[0] == event(39999));
 }
 
-TEST_CASE("shutdown is idempotent and refuses later calls; returned events stay valid", "[bus][shutdown]") {
+TEST_CASE("shutdown is idempotent, refuses later calls, keeps returned events valid", "[bus][shutdown]") {
   auto bus = make_bus(2);
   bus.ingest("{\"kept\":true}");
   PollRequest request;

@@ -1,23 +1,29 @@
-// Ring storage of one shard. Event bytes are copied once into 1 MiB chunks;
-// a chunk is freed when the ring has moved past its last event and no
-// StoredEvent still refers to it.
+// Ring storage of one shard. Event bytes are copied once into 2 MiB chunks
+// from the ChunkPool; a chunk goes back to the pool when the ring has moved
+// past its last event and no StoredEvent still refers to it.
 #include "bus/shard.hpp"
 
 #include <algorithm>
 #include <cstring>
 
+#include "bus/chunk_pool.hpp"
 #include "net/core/error.hpp"
 #include "net/core/page_buffer.hpp"
 
 namespace net::bus {
 
 namespace {
-constexpr std::size_t kChunkSize = std::size_t{2} << 20;  // one transparent huge page
-constexpr std::size_t kSpareChunks = 2;                   // kept for reuse when the ring wraps
+constexpr std::size_t kChunkSize = ChunkPool::kChunkSize;
 }  // namespace
 
 struct Shard::Chunk {
-  explicit Chunk(std::size_t size) : capacity(size), data(allocate_pages(size, true)) {}
+  explicit Chunk(std::size_t size)
+      : capacity(size), data(size == kChunkSize ? ChunkPool::instance().acquire() : allocate_pages(size, true)) {}
+  ~Chunk() {
+    if (capacity == kChunkSize) ChunkPool::instance().release(std::move(data));
+  }
+  Chunk(const Chunk&) = delete;
+  Chunk& operator=(const Chunk&) = delete;
   std::size_t capacity;
   std::size_t used = 0;
   std::uint64_t end_sequence = 0;  ///< one past the last event stored here
@@ -40,11 +46,6 @@ void Shard::evict_tail_locked() {
   ++tail_;
   if (polled_ < tail_) polled_ = tail_;
   while (chunks_.size() > 1 && chunks_.front().get() != open_chunk_ && chunks_.front()->end_sequence <= tail_) {
-    // Reuse the chunk's pages unless a StoredEvent still points into it.
-    if (chunks_.front().use_count() == 1 && chunks_.front()->capacity == kChunkSize &&
-        spare_chunks_.size() < kSpareChunks) {
-      spare_chunks_.push_back(std::move(chunks_.front()));
-    }
     chunks_.pop_front();
     ++first_chunk_serial_;
   }
@@ -71,13 +72,7 @@ Shard::Chunk& Shard::chunk_for_locked(std::size_t size) {
     return *chunks_.back();
   }
   if (open_chunk_ == nullptr || open_chunk_->capacity - open_chunk_->used < size) {
-    if (spare_chunks_.empty()) {
-      chunks_.push_back(std::make_shared<Chunk>(kChunkSize));
-    } else {
-      chunks_.push_back(std::move(spare_chunks_.back()));
-      spare_chunks_.pop_back();
-      chunks_.back()->used = 0;
-    }
+    chunks_.push_back(std::make_shared<Chunk>(kChunkSize));
     open_chunk_ = chunks_.back().get();
     open_chunk_serial_ = first_chunk_serial_ + static_cast<std::uint32_t>(chunks_.size() - 1);
   }
@@ -157,7 +152,6 @@ void Shard::close() {
   slot_storage_.reset();
   slots_ = nullptr;
   chunks_.clear();
-  spare_chunks_.clear();
   open_chunk_ = nullptr;
 }
 

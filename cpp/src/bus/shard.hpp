@@ -72,7 +72,6 @@ class Shard {
   PageBuffer slot_storage_;
   Slot* slots_;
   std::deque<std::shared_ptr<Chunk>> chunks_;  ///< chunks_[i] has serial first_chunk_serial_ + i
-  std::vector<std::shared_ptr<Chunk>> spare_chunks_;
   std::uint32_t first_chunk_serial_ = 0;
   Chunk* open_chunk_ = nullptr;  ///< where small events are appended
   std::uint32_t open_chunk_serial_ = 0;

@@ -44,19 +44,29 @@ inline bool needs_escape(std::uint32_t c) { return c < 0x20 || c > 0x7E || c == 
 
 template <class CodeUnit>
 void append_string(std::string& out, const CodeUnit* text, std::size_t length) {
-  out.push_back('"');
-  std::size_t run_start = 0;
-  for (std::size_t i = 0; i < length; ++i) {
+  // Fast path: most strings need no escape, so copy optimistically.
+  const std::size_t start = out.size();
+  out.resize(start + length + 2);
+  char* dst = out.data() + start + 1;
+  dst[-1] = '"';
+  std::size_t i = 0;
+  for (; i < length; ++i) {
     const std::uint32_t c = text[i];
-    if (!needs_escape(c)) continue;
-    for (std::size_t j = run_start; j < i; ++j) out.push_back(static_cast<char>(text[j]));
-    append_escaped(out, c);
-    run_start = i + 1;
+    if (needs_escape(c)) break;
+    dst[i] = static_cast<char>(c);
   }
-  if constexpr (sizeof(CodeUnit) == 1) {
-    out.append(reinterpret_cast<const char*>(text) + run_start, length - run_start);
-  } else {
-    for (std::size_t j = run_start; j < length; ++j) out.push_back(static_cast<char>(text[j]));
+  if (i == length) {
+    dst[length] = '"';
+    return;
+  }
+  out.resize(start + 1 + i);
+  for (; i < length; ++i) {
+    const std::uint32_t c = text[i];
+    if (needs_escape(c)) {
+      append_escaped(out, c);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
   }
   out.push_back('"');
 }
