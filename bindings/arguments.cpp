@@ -34,6 +34,14 @@ std::uint64_t to_unsigned(nb::handle value, const char* function, const char* na
   return v;
 }
 
+std::string to_str(nb::handle value, const char* function, const char* name) {
+  if (!PyUnicode_Check(value.ptr())) raise_type_error(function, name, "str", value);
+  Py_ssize_t size = 0;
+  const char* text = PyUnicode_AsUTF8AndSize(value.ptr(), &size);
+  if (text == nullptr) throw nb::python_error();
+  return std::string(text, static_cast<std::size_t>(size));
+}
+
 Arguments::Arguments(const char* function, std::span<const char* const> names, nb::args args, nb::kwargs kwargs)
     : function_(function), names_(names), values_(names.size()) {
   if (args.size() > names.size()) {
@@ -86,11 +94,7 @@ std::optional<std::int64_t> Arguments::get_signed(const char* name) const {
 std::optional<std::string> Arguments::get_str(const char* name) const {
   const auto value = get(name);
   if (!value) return std::nullopt;
-  if (!PyUnicode_Check(value->ptr())) raise_type_error(function_, name, "str", *value);
-  Py_ssize_t size = 0;
-  const char* text = PyUnicode_AsUTF8AndSize(value->ptr(), &size);
-  if (text == nullptr) throw nb::python_error();
-  return std::string(text, static_cast<std::size_t>(size));
+  return to_str(*value, function_, name);
 }
 
 std::optional<bool> Arguments::get_bool(const char* name) const {

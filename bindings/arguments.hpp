@@ -35,4 +35,7 @@ class Arguments {
 // TypeError when not an int.
 std::uint64_t to_unsigned(nanobind::handle value, const char* function, const char* name, std::uint64_t max);
 
+// A str argument as UTF-8: TypeError when not a str.
+std::string to_str(nanobind::handle value, const char* function, const char* name);
+
 }  // namespace net::python

@@ -112,8 +112,9 @@ nb::object ingest_dict(EventBus& bus, nb::handle event) {
 }
 
 std::size_t ingest_raw_batch(EventBus& bus, nb::handle events) {
-  if (PyUnicode_Check(events.ptr())) {
-    PyErr_SetString(PyExc_TypeError, "ingest_raw_batch() argument 'events' must be a sequence of str, not str");
+  if (PyUnicode_Check(events.ptr()) || !PySequence_Check(events.ptr())) {
+    PyErr_Format(PyExc_TypeError, "ingest_raw_batch() argument 'events' must be a sequence of str, not %s",
+                 Py_TYPE(events.ptr())->tp_name);
     throw nb::python_error();
   }
   require_open(bus);
@@ -146,13 +147,13 @@ PollResponse poll(EventBus& bus, nb::handle limit, nb::handle cursor, nb::handle
   require_open(bus);
   bus::PollRequest request;
   request.limit = static_cast<std::size_t>(to_unsigned(limit, "poll", "limit", std::numeric_limits<std::size_t>::max()));
-  if (!cursor.is_none()) request.cursor = nb::cast<std::string>(cursor);
+  if (!cursor.is_none()) request.cursor = to_str(cursor, "poll", "cursor");
   std::optional<bus::Filter> parsed_filter;
   if (!filter.is_none()) {
-    parsed_filter = bus::Filter::parse(nb::cast<std::string>(filter));
+    parsed_filter = bus::Filter::parse(to_str(filter, "poll", "filter"));
     request.filter = &*parsed_filter;
   }
-  if (!ordering.is_none()) request.ordering = bus::parse_ordering(nb::cast<std::string>(ordering));
+  if (!ordering.is_none()) request.ordering = bus::parse_ordering(to_str(ordering, "poll", "ordering"));
 
   bus::PollResult result;
   {

@@ -1,5 +1,6 @@
 // json.dumps in C++: walks str, int, float, bool, None, list, tuple and dict
 // (and their subclasses, as the stdlib encoder does) straight into JSON text.
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -10,6 +11,13 @@ namespace nb = nanobind;
 
 namespace net::python {
 namespace {
+
+// type(value).__name__ (static types' tp_name carries their module: "datetime.date").
+const char* type_name(PyObject* value) {
+  const char* name = Py_TYPE(value)->tp_name;
+  const char* dot = std::strrchr(name, '.');
+  return dot ? dot + 1 : name;
+}
 
 constexpr std::size_t kMaxDepth = 1000;
 
@@ -75,7 +83,7 @@ class Encoder {
     } else if (PyDict_Check(value)) {
       write_dict(value);
     } else {
-      PyErr_Format(PyExc_TypeError, "Object of type %s is not JSON serializable", Py_TYPE(value)->tp_name);
+      PyErr_Format(PyExc_TypeError, "Object of type %s is not JSON serializable", type_name(value));
       throw nb::python_error();
     }
   }
@@ -127,7 +135,7 @@ class Encoder {
     } else if (PyLong_Check(key)) {
       write_int(out_, key);
     } else {
-      PyErr_Format(PyExc_TypeError, "keys must be str, int, float, bool or None, not %s", Py_TYPE(key)->tp_name);
+      PyErr_Format(PyExc_TypeError, "keys must be str, int, float, bool or None, not %s", type_name(key));
       throw nb::python_error();
     }
     out_.push_back('"');

@@ -1,0 +1,29 @@
+"""The benchmarks are not timed tests; CI only checks that they run and report figures."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def run(script: str, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, str(BENCH / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_bus_benchmark_runs_and_prints_every_operation():
+    out = run("bus.py", "--quick", "--no-original")
+    for operation in ("ingest_raw", "ingest_raw_batch", "ingest(dict)", "poll"):
+        assert operation in out
+
+
+def test_memory_benchmark_runs_and_retains_every_event():
+    out = run("bus_memory.py", "--events", "100000")
+    assert "retained 100,000 events" in out
