@@ -187,6 +187,7 @@ def ingest_all(bus, payloads: list[str], use_batch: bool) -> int:
 def test_with_a_concurrent_consumer_each_event_is_delivered_once_or_counted_dropped(
     make_bus, mode, use_batch
 ):
+    """No event vanishes uncounted, and none is both delivered and counted as dropped."""
     bus = make_bus(num_shards=1, ring_buffer_capacity=CAPACITY, backpressure_mode=mode)
     payloads = numbered(0, 50_000)
     producing = threading.Event()
@@ -200,10 +201,10 @@ def test_with_a_concurrent_consumer_each_event_is_delivered_once_or_counted_drop
 
     tail, received = Tail(bus), []
     with ThreadPoolExecutor(1) as pool:
-        accepted = pool.submit(produce)
+        producer = pool.submit(produce)
         while producing.is_set():
             received.extend(tail.read(CAPACITY))
-        accepted = accepted.result()
+        accepted = producer.result()
     received.extend(tail.read())
 
     numbers = [int(raw) for raw in raws(received)]

@@ -156,7 +156,8 @@ PollResult EventBus::poll(const PollRequest& request) {
       head[s] = start[s] + available[s];
       continue;
     }
-    const Shard::Bounds bounds = impl_->shards[s]->read(start[s], want, windows[s]);
+    // The direct path returns everything it reads, so it marks it polled at once.
+    const Shard::Bounds bounds = impl_->shards[s]->read(start[s], want, direct, windows[s]);
     head[s] = bounds.head;
     scanned_end[s] = windows[s].empty() ? start[s] : windows[s].back().sequence + 1;
     if (request.filter != nullptr) request.filter->retain_matching(windows[s]);

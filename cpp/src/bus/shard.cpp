@@ -122,7 +122,8 @@ Shard::Bounds Shard::bounds() const {
   return {tail_, head_};
 }
 
-Shard::Bounds Shard::read(std::uint64_t from, std::size_t max_count, std::vector<StoredEvent>& out) {
+Shard::Bounds Shard::read(std::uint64_t from, std::size_t max_count, bool mark_polled,
+                          std::vector<StoredEvent>& out) {
   std::lock_guard lock(mutex_);
   check_open_locked();
   const std::uint64_t start = std::max(from, tail_);
@@ -132,6 +133,7 @@ Shard::Bounds Shard::read(std::uint64_t from, std::size_t max_count, std::vector
     out.push_back(StoredEvent{chunks_[slot.chunk_serial - first_chunk_serial_], {slot.data, slot.size}, seq,
                               slot.insertion_ts, id_});
   }
+  if (mark_polled && end > polled_) polled_ = end;
   return {tail_, head_};
 }
 

@@ -37,9 +37,11 @@ class Shard {
   };
   Bounds bounds() const;
 
-  // Appends up to max_count events starting at max(from, tail). Returns the
-  // bounds seen under the lock.
-  Bounds read(std::uint64_t from, std::size_t max_count, std::vector<StoredEvent>& out);
+  // Appends up to max_count events starting at max(from, tail). With
+  // mark_polled, they count as polled from this moment (under the same lock,
+  // so a producer can never evict them as unpolled and count a drop for events
+  // this read delivers). Returns the bounds seen under the lock.
+  Bounds read(std::uint64_t from, std::size_t max_count, bool mark_polled, std::vector<StoredEvent>& out);
 
   // Everything before `end` has been handed to a poller.
   void mark_polled(std::uint64_t end);
