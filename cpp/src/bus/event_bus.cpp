@@ -99,6 +99,7 @@ std::size_t EventBus::ingest_batch(std::span<const std::string_view> events) {
   thread_local std::vector<std::uint16_t> shard_of;
   thread_local std::vector<std::uint32_t> order;
   thread_local std::vector<std::size_t> offsets;
+  thread_local std::vector<std::size_t> next;
   shard_of.resize(events.size());
   order.resize(events.size());
   offsets.assign(num_shards + 1, 0);
@@ -107,7 +108,7 @@ std::size_t EventBus::ingest_batch(std::span<const std::string_view> events) {
     ++offsets[shard_of[i] + 1];
   }
   for (std::size_t s = 0; s < num_shards; ++s) offsets[s + 1] += offsets[s];
-  std::vector<std::size_t> next(offsets.begin(), offsets.end() - 1);
+  next.assign(offsets.begin(), offsets.end() - 1);
   for (std::size_t i = 0; i < events.size(); ++i) order[next[shard_of[i]]++] = static_cast<std::uint32_t>(i);
 
   const std::uint64_t now = monotonic_ns();
