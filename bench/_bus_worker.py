@@ -118,14 +118,15 @@ def bench_poll(bus, events):
     return count, time.perf_counter() - start
 
 
-def cases(counts):
-    """(operation, bench function, event size, events) for every case, in table order."""
+def cases(counts, ops):
+    """(operation, bench function, event size, events) for every case in `ops`, in table order."""
     for op, fn in (("ingest_raw", bench_ingest_raw), ("ingest_raw_batch", bench_ingest_raw_batch)):
-        for size in SIZES:
+        for size in SIZES if op in ops else ():
             yield op, fn, size, raw_events(size, counts[op])
-    dicts = [token_event(i, DICT_SIZE, None) for i in range(POOL)]
-    yield "ingest(dict)", bench_ingest, DICT_SIZE, repeat(dicts, counts["ingest(dict)"])
-    for size in SIZES:
+    if "ingest(dict)" in ops:
+        dicts = [token_event(i, DICT_SIZE, None) for i in range(POOL)]
+        yield "ingest(dict)", bench_ingest, DICT_SIZE, repeat(dicts, counts["ingest(dict)"])
+    for size in SIZES if "poll" in ops else ():
         yield "poll", bench_poll, size, raw_events(size, counts["poll"])
 
 
@@ -147,12 +148,17 @@ def best_rate(fn, shards, events, reps):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="tiny event counts, one run per case")
+    parser.add_argument("--ops", default=",".join(COUNTS), help="comma-separated operations to run")
     args = parser.parse_args()
+    ops = set(args.ops.split(","))
+    unknown = ops - set(COUNTS)
+    if unknown:
+        parser.error(f"unknown operations: {', '.join(sorted(unknown))} (known: {', '.join(COUNTS)})")
     counts, reps = (QUICK_COUNTS, 1) if args.quick else (COUNTS, REPS)
     gc.disable()  # nothing here makes reference cycles; keep collections out of the timed loops
     results = [
         {"op": op, "size": size, "shards": shards, "ev_per_s": best_rate(fn, shards, events, reps)}
-        for op, fn, size, events in cases(counts)
+        for op, fn, size, events in cases(counts, ops)
         for shards in SHARDS
     ]
     print(json.dumps({"python": platform.python_version(), "reps": reps, "results": results}))

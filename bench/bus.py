@@ -4,7 +4,7 @@
 # 9, 120 and 600 B on 1, 2 and 4 shards. Prints: machine line, then per case the best of 5 runs of
 # ours (M events/s, MB/s) and the original (M events/s), and the ours/original ratio.
 #
-# Usage: bench/bus.py [--quick] [--no-original] [--markdown]
+# Usage: bench/bus.py [--quick] [--no-original] [--markdown] [--ops ingest_raw,poll,...]
 # Each side runs bench/_bus_worker.py in its own interpreter: ours is the repo's .venv (or this
 # Python), the original lives in ~/.cache/net-bench/venv-0.12.0 and is created on first use.
 import argparse
@@ -45,9 +45,9 @@ def original_command():
     return python
 
 
-def run_worker(command, quick):
+def run_worker(command, quick, ops):
     """Runs the worker with the interpreter `command`; returns its parsed JSON report."""
-    cmd = [*command, str(WORKER)] + (["--quick"] if quick else [])
+    cmd = [*command, str(WORKER)] + (["--quick"] if quick else []) + (["--ops", ops] if ops else [])
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True)
     return json.loads(proc.stdout)
 
@@ -121,17 +121,20 @@ def main():
     )
     parser.add_argument("--no-original", action="store_true", help="benchmark ours only")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument(
+        "--ops", help="comma-separated operations to run (default: all), e.g. ingest_raw,poll"
+    )
     args = parser.parse_args()
 
     original_cmd = None if args.no_original else original_command()
     try:
-        ours = run_worker(ours_command(), args.quick)
+        ours = run_worker(ours_command(), args.quick, args.ops)
     except subprocess.CalledProcessError as exc:
         sys.exit(f"error: our run failed ({exc})")
     original = None
     if original_cmd is not None:
         try:
-            original = run_worker(original_cmd, args.quick)
+            original = run_worker(original_cmd, args.quick, args.ops)
         except subprocess.CalledProcessError:
             print("note: the original's run failed; showing ours only", file=sys.stderr)
 

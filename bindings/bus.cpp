@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "arguments.hpp"
+#include "fast_method.hpp"
+#include "ingest_result.hpp"
 #include "json_python.hpp"
 #include "net/bus/event_bus.hpp"
 #include "net/core/error.hpp"
@@ -94,21 +96,27 @@ std::string_view utf8_of(PyObject* text) {
 nb::object ingest_text(EventBus& bus, std::string_view text) {
   const auto result = bus.ingest(text);
   if (!result) return nb::none();
-  return nb::cast(*result);
+  return make_ingest_result(*result);
 }
 
-nb::object ingest_raw(EventBus& bus, nb::str json) { return ingest_text(bus, utf8_of(json.ptr())); }
+nb::object ingest_raw(EventBus& bus, nb::handle json) {
+  if (!PyUnicode_Check(json.ptr())) {
+    PyErr_Format(PyExc_TypeError, "Net.ingest_raw() argument 'json' must be str, not %s", Py_TYPE(json.ptr())->tp_name);
+    throw nb::python_error();
+  }
+  return ingest_text(bus, utf8_of(json.ptr()));
+}
 
 nb::object ingest_dict(EventBus& bus, nb::handle event) {
   if (!PyDict_Check(event.ptr())) {
-    PyErr_Format(PyExc_TypeError, "ingest() argument 'event' must be dict, not %s", Py_TYPE(event.ptr())->tp_name);
+    PyErr_Format(PyExc_TypeError, "Net.ingest() argument 'event' must be dict, not %s", Py_TYPE(event.ptr())->tp_name);
     throw nb::python_error();
   }
   require_open(bus);
-  thread_local std::string text;
+  thread_local json::Buffer text;
   text.clear();
   dumps(event, text);
-  return ingest_text(bus, text);
+  return ingest_text(bus, text.view());
 }
 
 std::size_t ingest_raw_batch(EventBus& bus, nb::handle events) {
@@ -186,13 +194,7 @@ nb::list copy_of(const nb::list& list) { return nb::steal<nb::list>(PyList_GetSl
 }  // namespace
 
 void init_bus(nb::module_& m) {
-  nb::class_<bus::IngestResult>(m, "IngestResult", "Where and when an event was stored.")
-      .def_ro("shard_id", &bus::IngestResult::shard_id)
-      .def_ro("timestamp", &bus::IngestResult::timestamp, "Insertion time, CLOCK_MONOTONIC nanoseconds.")
-      .def("__repr__", [](const bus::IngestResult& r) {
-        return "IngestResult(shard_id=" + std::to_string(r.shard_id) + ", timestamp=" + std::to_string(r.timestamp) + ")";
-      });
-
+  init_ingest_result(m);
   nb::class_<bus::Stats>(m, "Stats", "Counters of a Net.")
       .def_ro("events_ingested", &bus::Stats::events_ingested)
       .def_ro("events_dropped", &bus::Stats::events_dropped)
@@ -227,7 +229,7 @@ void init_bus(nb::module_& m) {
                ", has_more=" + (r.has_more ? "true" : "false") + ")";
       });
 
-  nb::class_<EventBus>(m, "Net", "Sharded in-process event bus.")
+  auto net_class = nb::class_<EventBus>(m, "Net", "Sharded in-process event bus.")
       .def(
           "__init__",
           [](EventBus* self, nb::args args, nb::kwargs kwargs) {
@@ -235,8 +237,6 @@ void init_bus(nb::module_& m) {
             new (self) EventBus(config_from(arguments));
           },
           nb::sig(net_init_signature().c_str()))
-      .def("ingest_raw", &ingest_raw, "json"_a, nb::sig("def ingest_raw(self, json: str) -> IngestResult | None"))
-      .def("ingest", &ingest_dict, "event"_a, nb::sig("def ingest(self, event: dict) -> IngestResult | None"))
       .def("ingest_raw_batch", &ingest_raw_batch, "events"_a,
            nb::sig("def ingest_raw_batch(self, events: typing.Sequence[str]) -> int"))
       .def("poll", &poll, "limit"_a, "cursor"_a = nb::none(), "filter"_a = nb::none(), "ordering"_a = nb::none(),
@@ -255,6 +255,13 @@ void init_bus(nb::module_& m) {
             return false;
           }, "_exc_type"_a = nb::none(), "_exc_val"_a = nb::none(), "_exc_tb"_a = nb::none())
       .def("__repr__", [](const EventBus& bus) { return bus.is_shut_down() ? "Net(shutdown)" : "Net(active)"; });
+  // The per-event calls skip nanobind's dispatch (their stub entries are in stubs.pat).
+  OneArgumentMethod<EventBus, &ingest_raw>::add_to(net_class, "Net", "ingest_raw", "json",
+                                                   "ingest_raw($self, /, json)\n--\n\n"
+                                                   "Stores the text as one event; None if drop_newest refused it.");
+  OneArgumentMethod<EventBus, &ingest_dict>::add_to(net_class, "Net", "ingest", "event",
+                                                    "ingest($self, /, event)\n--\n\n"
+                                                    "Stores json.dumps(event) as one event.");
 }
 
 }  // namespace net::python

@@ -27,6 +27,22 @@ PyObject* python_class_for(ErrorKind kind) {
 
 PyObject* backpressure_error() { return g_backpressure_error; }
 
+void set_error_from_current_exception() noexcept {
+  try {
+    throw;
+  } catch (nb::python_error& e) {
+    e.restore();
+  } catch (const Error& e) {
+    PyErr_SetString(python_class_for(e.kind()), e.what());
+  } catch (const std::bad_alloc&) {
+    PyErr_NoMemory();
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+  } catch (...) {
+    PyErr_SetString(PyExc_SystemError, "unknown C++ exception");
+  }
+}
+
 void init_errors(nb::module_& m) {
   g_backpressure_error = PyErr_NewExceptionWithDoc(
       "net._net.BackpressureError",

@@ -11,4 +11,8 @@ void init_errors(nanobind::module_& m);
 // BackpressureError, a subclass of RuntimeError.
 PyObject* backpressure_error();
 
+// Sets the Python error for the exception being handled (call it inside a
+// catch block): net::Error by kind, a pending python_error restored as is.
+void set_error_from_current_exception() noexcept;
+
 }  // namespace net::python

@@ -26,7 +26,7 @@ constexpr std::size_t kMaxDepth = 1000;
   throw nb::python_error();
 }
 
-void write_str(std::string& out, PyObject* text) {
+void write_str(json::Buffer& out, PyObject* text) {
   const void* data = PyUnicode_DATA(text);
   const auto length = static_cast<std::size_t>(PyUnicode_GET_LENGTH(text));
   switch (PyUnicode_KIND(text)) {
@@ -37,7 +37,7 @@ void write_str(std::string& out, PyObject* text) {
 }
 
 // int.__repr__, whatever the subclass says about itself.
-void write_int(std::string& out, PyObject* value) {
+void write_int(json::Buffer& out, PyObject* value) {
   int overflow = 0;
   const long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
   if (overflow == 0) {
@@ -52,7 +52,7 @@ void write_int(std::string& out, PyObject* value) {
   out.append(utf8, static_cast<std::size_t>(size));
 }
 
-void write_float(std::string& out, PyObject* value) {
+void write_float(json::Buffer& out, PyObject* value) {
   const double v = PyFloat_AS_DOUBLE(value);
   if (!json::append_double(out, v)) {
     PyErr_Format(PyExc_ValueError, "Out of range float values are not JSON compliant: %R", value);
@@ -63,7 +63,7 @@ void write_float(std::string& out, PyObject* value) {
 class Encoder {
  public:
   // The open-container stack is reused across calls: no allocation per event.
-  explicit Encoder(std::string& out) : out_(out), open_containers_(stack()) { open_containers_.clear(); }
+  explicit Encoder(json::Buffer& out) : out_(out), open_containers_(stack()) { open_containers_.clear(); }
 
   void write(PyObject* value) {
     if (value == Py_None) {
@@ -99,6 +99,12 @@ class Encoder {
   }
   void leave() { open_containers_.pop_back(); }
 
+  // ", " or ": ".
+  void separator(char c) {
+    out_.push(c);
+    out_.push(' ');
+  }
+
   void write_sequence(PyObject* sequence) {
     const bool is_list = PyList_Check(sequence);
     const Py_ssize_t size = is_list ? PyList_GET_SIZE(sequence) : PyTuple_GET_SIZE(sequence);
@@ -107,14 +113,14 @@ class Encoder {
       return;
     }
     enter(sequence);
-    out_.push_back('[');
+    out_.push('[');
     // A list can shrink while an item is written only through user code, and
     // none runs here; still index defensively against the live size.
     for (Py_ssize_t i = 0; i < (is_list ? PyList_GET_SIZE(sequence) : size); ++i) {
-      if (i > 0) out_.append(", ", 2);
+      if (i > 0) separator(',');
       write(is_list ? PyList_GET_ITEM(sequence, i) : PyTuple_GET_ITEM(sequence, i));
     }
-    out_.push_back(']');
+    out_.push(']');
     leave();
   }
 
@@ -123,7 +129,7 @@ class Encoder {
       write_str(out_, key);
       return;
     }
-    out_.push_back('"');
+    out_.push('"');
     if (PyFloat_Check(key)) {
       write_float(out_, key);
     } else if (key == Py_True) {
@@ -138,7 +144,7 @@ class Encoder {
       PyErr_Format(PyExc_TypeError, "keys must be str, int, float, bool or None, not %s", type_name(key));
       throw nb::python_error();
     }
-    out_.push_back('"');
+    out_.push('"');
   }
 
   void write_dict(PyObject* dict) {
@@ -147,19 +153,19 @@ class Encoder {
       return;
     }
     enter(dict);
-    out_.push_back('{');
+    out_.push('{');
     Py_ssize_t position = 0;
     PyObject* key = nullptr;
     PyObject* item = nullptr;
     bool first = true;
     while (PyDict_Next(dict, &position, &key, &item)) {
-      if (!first) out_.append(", ", 2);
+      if (!first) separator(',');
       first = false;
       write_key(key);
-      out_.append(": ", 2);
+      separator(':');
       write(item);
     }
-    out_.push_back('}');
+    out_.push('}');
     leave();
   }
 
@@ -168,12 +174,12 @@ class Encoder {
     return containers;
   }
 
-  std::string& out_;
+  json::Buffer& out_;
   std::vector<PyObject*>& open_containers_;
 };
 
 }  // namespace
 
-void dumps(nb::handle value, std::string& out) { Encoder(out).write(value.ptr()); }
+void dumps(nb::handle value, json::Buffer& out) { Encoder(out).write(value.ptr()); }
 
 }  // namespace net::python

@@ -6,14 +6,15 @@
 
 #include <nanobind/nanobind.h>
 
-#include <string>
 #include <string_view>
+
+#include "net/core/json_writer.hpp"
 
 namespace net::python {
 
 // Raises TypeError for unserializable values, ValueError for NaN/inf and
 // circular references (as nanobind::python_error).
-void dumps(nanobind::handle value, std::string& out);
+void dumps(nanobind::handle value, json::Buffer& out);
 
 nanobind::object loads(std::string_view text);
 

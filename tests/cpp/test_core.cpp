@@ -1,31 +1,36 @@
-// core/: hashing and the JSON writer (byte-exact with CPython's json.dumps).
+// core/: the clock, hashing and the JSON writer (byte-exact with CPython's json.dumps).
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <string>
 
+#include <thread>
+#include <vector>
+
+#include "net/core/clock.hpp"
 #include "net/core/hash.hpp"
 #include "net/core/json_writer.hpp"
 
 namespace {
 
 std::string latin1(std::string_view text) {
-  std::string out;
+  net::json::Buffer out;
   net::json::append_string(out, reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
-  return out;
+  return std::string(out.view());
 }
 
 std::string ucs4(std::u32string_view text) {
-  std::string out;
+  net::json::Buffer out;
   net::json::append_string(out, reinterpret_cast<const std::uint32_t*>(text.data()), text.size());
-  return out;
+  return std::string(out.view());
 }
 
 std::string dbl(double value) {
-  std::string out;
+  net::json::Buffer out;
   REQUIRE(net::json::append_double(out, value));
-  return out;
+  return std::string(out.view());
 }
 
 }  // namespace
@@ -47,6 +52,22 @@ TEST_CASE("json strings escape like json.dumps with ensure_ascii", "[core][json]
   CHECK(latin1("") == "\"\"");
 }
 
+TEST_CASE("json strings find the first escape at any offset of a long Latin-1 text", "[core][json]") {
+  // The 16-byte scan must agree with the byte rules wherever the escape falls.
+  const std::pair<char, std::string_view> escapes[] = {
+      {'"', "\\\""}, {'\\', "\\\\"}, {'\n', "\\n"}, {'\x1f', "\\u001f"}, {'\x7f', "\\u007f"}, {'\xe9', "\\u00e9"}};
+  for (const auto& [raw, escaped] : escapes) {
+    for (std::size_t at = 0; at < 40; ++at) {
+      std::string text(40, 'a');
+      text[at] = raw;
+      std::string expected = "\"";
+      expected.append(text, 0, at).append(escaped).append(text, at + 1).push_back('"');
+      CHECK(latin1(text) == expected);
+    }
+  }
+  CHECK(latin1(std::string(100, ' ')) == std::string(1, '"').append(100, ' ').append(1, '"'));
+}
+
 TEST_CASE("json doubles are CPython's float repr", "[core][json]") {
   CHECK(dbl(1.0) == "1.0");
   CHECK(dbl(-0.0) == "-0.0");
@@ -62,15 +83,41 @@ TEST_CASE("json doubles are CPython's float repr", "[core][json]") {
   CHECK(dbl(-1.5) == "-1.5");
   CHECK(dbl(123.456) == "123.456");
   CHECK(dbl(1.5e-7) == "1.5e-07");
-  std::string out;
+  net::json::Buffer out;
   CHECK_FALSE(net::json::append_double(out, std::nan("")));
   CHECK_FALSE(net::json::append_double(out, std::numeric_limits<double>::infinity()));
   CHECK_FALSE(net::json::append_double(out, -std::numeric_limits<double>::infinity()));
-  CHECK(out.empty());
+  CHECK(out.size() == 0);
 }
 
 TEST_CASE("json integers", "[core][json]") {
-  std::string out;
+  net::json::Buffer out;
   net::json::append_int(out, std::numeric_limits<std::int64_t>::min());
-  CHECK(out == "-9223372036854775808");
+  net::json::append_int(out, 0);
+  CHECK(out.view() == "-92233720368547758080");
+}
+
+TEST_CASE("the fast clock tracks CLOCK_MONOTONIC from several threads", "[core][clock]") {
+  // Over 200 ms (many re-anchors), every fast reading lies between the exact
+  // readings taken just before and after it, give or take 20 microseconds.
+  constexpr std::int64_t kSlackNs = 20'000;
+  auto check = [] {
+    std::int64_t worst = 0;
+    const std::uint64_t end = net::monotonic_ns() + 200'000'000;
+    while (true) {
+      const std::uint64_t before = net::monotonic_ns();
+      const std::uint64_t fast = net::fast_monotonic_ns();
+      const std::uint64_t after = net::monotonic_ns();
+      const std::int64_t early = static_cast<std::int64_t>(before) - static_cast<std::int64_t>(fast);
+      const std::int64_t late = static_cast<std::int64_t>(fast) - static_cast<std::int64_t>(after);
+      worst = std::max({worst, early, late});
+      if (after > end) return worst;
+    }
+  };
+  std::vector<std::int64_t> worst(3);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 1; t < worst.size(); ++t) threads.emplace_back([&, t] { worst[t] = check(); });
+  worst[0] = check();
+  for (auto& thread : threads) thread.join();
+  for (std::int64_t w : worst) CHECK(w < kSlackNs);
 }

@@ -4,6 +4,7 @@ Each is refused with the documented exception, stores nothing, and never crashes
 from __future__ import annotations
 
 import collections
+import re
 import threading
 import types
 
@@ -144,6 +145,43 @@ def test_constructor_arguments_have_types(keyword, value):
 def test_unknown_keywords_and_wrong_arity_are_type_errors(call):
     with pytest.raises(TypeError):
         call()
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda bus: bus.ingest_raw(), "missing 1 required positional argument: 'json'"),
+        (lambda bus: bus.ingest_raw("a", "b"), "takes 1 positional argument but 2 were given"),
+        (lambda bus: bus.ingest_raw("a", json="b"), "got multiple values for argument 'json'"),
+        (lambda bus: bus.ingest_raw(text="a"), "got an unexpected keyword argument 'text'"),
+        (lambda bus: bus.ingest_raw(b"{}"), "argument 'json' must be str, not bytes"),
+        (lambda bus: bus.ingest(event=[]), "argument 'event' must be dict, not list"),
+        (lambda bus: bus.ingest(), "missing 1 required positional argument: 'event'"),
+    ],
+)
+def test_per_event_methods_name_what_is_wrong(bus, call, message):
+    with pytest.raises(TypeError, match=re.escape(message)):
+        call(bus)
+    assert bus.stats().events_ingested == 0
+
+
+def test_per_event_methods_take_their_argument_by_keyword(bus):
+    assert bus.ingest_raw(json='{"a": 1}').shard_id == 0
+    assert bus.ingest(event={"a": 2}).shard_id == 0
+    assert [e.raw for e in bus.poll(10).events] == ['{"a": 1}', '{"a": 2}']
+
+
+def test_per_event_methods_refuse_an_uninitialized_net():
+    bare = net.Net.__new__(net.Net)
+    with pytest.raises(TypeError, match="uninitialized"):
+        bare.ingest_raw("{}")
+    with pytest.raises(TypeError, match="uninitialized"):
+        bare.ingest({})
+
+
+def test_per_event_methods_refuse_other_receivers():
+    with pytest.raises(TypeError):
+        net.Net.ingest_raw(object(), "{}")
 
 
 # --- integer ranges ------------------------------------------------------------------------

@@ -85,7 +85,7 @@ std::optional<IngestResult> EventBus::ingest(std::string_view event) {
   impl_->check_open();
   check_event_size(event);
   const std::uint16_t shard = shard_for(event);
-  const auto ts = impl_->shards[shard]->push(event, monotonic_ns());
+  const auto ts = impl_->shards[shard]->push(event, fast_monotonic_ns());
   if (!ts) return std::nullopt;
   return IngestResult{shard, *ts};
 }
@@ -111,7 +111,7 @@ std::size_t EventBus::ingest_batch(std::span<const std::string_view> events) {
   next.assign(offsets.begin(), offsets.end() - 1);
   for (std::size_t i = 0; i < events.size(); ++i) order[next[shard_of[i]]++] = static_cast<std::uint32_t>(i);
 
-  const std::uint64_t now = monotonic_ns();
+  const std::uint64_t now = fast_monotonic_ns();
   std::size_t accepted = 0;
   for (std::size_t s = 0; s < num_shards; ++s) {
     const std::size_t count = offsets[s + 1] - offsets[s];

@@ -5,18 +5,32 @@
 #include <charconv>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace net::json {
+
+void Buffer::grow(std::size_t extra) {
+  std::size_t capacity = capacity_ == 0 ? 256 : capacity_ * 2;
+  while (capacity - size_ < extra) capacity *= 2;
+  auto data = std::make_unique_for_overwrite<char[]>(capacity);
+  if (size_ > 0) std::memcpy(data.get(), data_.get(), size_);
+  data_ = std::move(data);
+  capacity_ = capacity;
+}
+
 namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
 
-void append_unicode_escape(std::string& out, std::uint32_t unit) {
+void append_unicode_escape(Buffer& out, std::uint32_t unit) {
   char buf[6] = {'\\', 'u', kHex[(unit >> 12) & 0xF], kHex[(unit >> 8) & 0xF], kHex[(unit >> 4) & 0xF],
                  kHex[unit & 0xF]};
   out.append(buf, sizeof buf);
 }
 
-void append_escaped(std::string& out, std::uint32_t c) {
+void append_escaped(Buffer& out, std::uint32_t c) {
   switch (c) {
     case '"': out.append("\\\"", 2); return;
     case '\\': out.append("\\\\", 2); return;
@@ -40,49 +54,70 @@ void append_escaped(std::string& out, std::uint32_t c) {
 // escaped, as CPython's S_CHAR does.
 inline bool needs_escape(std::uint32_t c) { return c < 0x20 || c > 0x7E || c == '"' || c == '\\'; }
 
+// How many leading code units need no escape.
+template <class CodeUnit>
+std::size_t plain_prefix(const CodeUnit* text, std::size_t length) {
+  std::size_t i = 0;
+  while (i < length && !needs_escape(text[i])) ++i;
+  return i;
+}
+
+#if defined(__SSE2__)
+// Latin-1 text, 16 bytes at a time: control bytes, '"', '\\' and 0x7F and up.
+template <>
+std::size_t plain_prefix(const std::uint8_t* text, std::size_t length) {
+  const __m128i last_control = _mm_set1_epi8(0x1F);
+  const __m128i del = _mm_set1_epi8(0x7F);
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  std::size_t i = 0;
+  for (; i + 16 <= length; i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text + i));
+    const __m128i control = _mm_cmpeq_epi8(_mm_max_epu8(v, last_control), last_control);  // v <= 0x1F
+    const __m128i high = _mm_cmpeq_epi8(_mm_max_epu8(v, del), v);                         // v >= 0x7F
+    const __m128i special = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash));
+    const int mask = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(control, high), special));
+    if (mask != 0) return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+  }
+  while (i < length && !needs_escape(text[i])) ++i;
+  return i;
+}
+#endif
+
 }  // namespace
 
 template <class CodeUnit>
-void append_string(std::string& out, const CodeUnit* text, std::size_t length) {
-  // Fast path: most strings need no escape, so copy optimistically.
-  const std::size_t start = out.size();
-  out.resize(start + length + 2);
-  char* dst = out.data() + start + 1;
-  dst[-1] = '"';
-  std::size_t i = 0;
-  for (; i < length; ++i) {
-    const std::uint32_t c = text[i];
-    if (needs_escape(c)) break;
-    dst[i] = static_cast<char>(c);
+void append_string(Buffer& out, const CodeUnit* text, std::size_t length) {
+  std::size_t i = plain_prefix(text, length);
+  out.push('"');
+  if constexpr (sizeof(CodeUnit) == 1) {
+    out.append(reinterpret_cast<const char*>(text), i);
+  } else {
+    for (std::size_t k = 0; k < i; ++k) out.push(static_cast<char>(text[k]));
   }
-  if (i == length) {
-    dst[length] = '"';
-    return;
-  }
-  out.resize(start + 1 + i);
   for (; i < length; ++i) {
     const std::uint32_t c = text[i];
     if (needs_escape(c)) {
       append_escaped(out, c);
     } else {
-      out.push_back(static_cast<char>(c));
+      out.push(static_cast<char>(c));
     }
   }
-  out.push_back('"');
+  out.push('"');
 }
 
-template void append_string<std::uint8_t>(std::string&, const std::uint8_t*, std::size_t);
-template void append_string<std::uint16_t>(std::string&, const std::uint16_t*, std::size_t);
-template void append_string<std::uint32_t>(std::string&, const std::uint32_t*, std::size_t);
+template void append_string<std::uint8_t>(Buffer&, const std::uint8_t*, std::size_t);
+template void append_string<std::uint16_t>(Buffer&, const std::uint16_t*, std::size_t);
+template void append_string<std::uint32_t>(Buffer&, const std::uint32_t*, std::size_t);
 
-bool append_double(std::string& out, double value) {
+bool append_double(Buffer& out, double value) {
   if (value != value || value - value != 0.0) return false;  // NaN or +-inf
   // Shortest round-trip digits in scientific form: "-d.ddde[+-]xx".
   char sci[32];
   const auto [end, ec] = std::to_chars(sci, sci + sizeof sci, value, std::chars_format::scientific);
   (void)ec;
   const char* p = sci;
-  if (*p == '-') out.push_back(*p++);
+  if (*p == '-') out.push(*p++);
   const char* e = static_cast<const char*>(std::memchr(p, 'e', static_cast<std::size_t>(end - p)));
   char digits[24];
   std::size_t ndigits = 0;
@@ -95,38 +130,38 @@ bool append_double(std::string& out, double value) {
   // sit more than 16 places right or 4+ places left of the first digit.
   const int decpt = exponent + 1;
   if (decpt > 16 || decpt < -3) {
-    out.push_back(digits[0]);
+    out.push(digits[0]);
     if (ndigits > 1) {
-      out.push_back('.');
+      out.push('.');
       out.append(digits + 1, ndigits - 1);
     }
-    out.push_back('e');
-    out.push_back(exponent < 0 ? '-' : '+');
+    out.push('e');
+    out.push(exponent < 0 ? '-' : '+');
     const int magnitude = exponent < 0 ? -exponent : exponent;
-    if (magnitude < 10) out.push_back('0');
+    if (magnitude < 10) out.push('0');
     char exp_text[8];
     const auto r = std::to_chars(exp_text, exp_text + sizeof exp_text, magnitude);
-    out.append(exp_text, r.ptr);
+    out.append(exp_text, static_cast<std::size_t>(r.ptr - exp_text));
   } else if (decpt <= 0) {
     out.append("0.", 2);
-    out.append(static_cast<std::size_t>(-decpt), '0');
+    out.fill(static_cast<std::size_t>(-decpt), '0');
     out.append(digits, ndigits);
   } else if (static_cast<std::size_t>(decpt) >= ndigits) {
     out.append(digits, ndigits);
-    out.append(static_cast<std::size_t>(decpt) - ndigits, '0');
+    out.fill(static_cast<std::size_t>(decpt) - ndigits, '0');
     out.append(".0", 2);
   } else {
     out.append(digits, static_cast<std::size_t>(decpt));
-    out.push_back('.');
+    out.push('.');
     out.append(digits + decpt, ndigits - static_cast<std::size_t>(decpt));
   }
   return true;
 }
 
-void append_int(std::string& out, std::int64_t value) {
+void append_int(Buffer& out, std::int64_t value) {
   char buf[24];
   const auto r = std::to_chars(buf, buf + sizeof buf, value);
-  out.append(buf, r.ptr);
+  out.append(buf, static_cast<std::size_t>(r.ptr - buf));
 }
 
 }  // namespace net::json

@@ -1,0 +1,92 @@
+// fast_monotonic_ns: CLOCK_MONOTONIC extrapolated from the TSC. One anchor
+// (tsc, ns) and a rate are shared by all threads behind a seqlock; the first
+// reader to find the anchor stale re-reads the kernel clock and publishes a
+// new one, and readers that race with it use the kernel clock themselves.
+#include "net/core/clock.hpp"
+
+#include <atomic>
+#include <fstream>
+#include <string>
+
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#endif
+
+namespace net {
+
+#if defined(__x86_64__)
+namespace {
+
+constexpr std::uint64_t kAnchorTicks = 1ull << 22;  // about 1.4 ms at 3 GHz
+constexpr unsigned kRateShift = 32;                  // ns per tick, 32.32 fixed point
+
+bool kernel_uses_tsc() {
+  std::ifstream source("/sys/devices/system/clocksource/clocksource0/current_clocksource");
+  std::string name;
+  return source >> name && name == "tsc";
+}
+
+struct TscClock {
+  std::atomic<std::uint64_t> version{0};  // odd while a writer republishes
+  std::atomic<std::uint64_t> anchor_tsc{0};
+  std::atomic<std::uint64_t> anchor_ns{0};
+  std::atomic<std::uint64_t> rate{0};  // 0 until calibrated
+  std::uint64_t first_tsc = 0;         // calibration baseline, written once under the seqlock
+  std::uint64_t first_ns = 0;
+
+  std::uint64_t now() noexcept {
+    const std::uint64_t v = version.load(std::memory_order_acquire);
+    const std::uint64_t tsc = __rdtsc();
+    const std::uint64_t a_tsc = anchor_tsc.load(std::memory_order_relaxed);
+    const std::uint64_t a_ns = anchor_ns.load(std::memory_order_relaxed);
+    const std::uint64_t r = rate.load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    const bool consistent = (v & 1) == 0 && version.load(std::memory_order_relaxed) == v;
+    if (consistent && r != 0 && tsc >= a_tsc && tsc - a_tsc < kAnchorTicks) {
+      return a_ns + static_cast<std::uint64_t>((static_cast<unsigned __int128>(tsc - a_tsc) * r) >> kRateShift);
+    }
+    return reanchor(v);
+  }
+
+  std::uint64_t reanchor(std::uint64_t seen) noexcept {
+    const std::uint64_t tsc = __rdtsc();
+    const std::uint64_t ns = monotonic_ns();
+    std::uint64_t expected = seen;
+    if ((seen & 1) != 0 || !version.compare_exchange_strong(expected, seen + 1, std::memory_order_acquire)) {
+      return ns;  // another thread is publishing
+    }
+    std::atomic_thread_fence(std::memory_order_release);
+    if (first_tsc == 0) {
+      first_tsc = tsc;
+      first_ns = ns;
+    } else if (tsc - first_tsc >= kAnchorTicks && ns > first_ns) {
+      rate.store(static_cast<std::uint64_t>((static_cast<unsigned __int128>(ns - first_ns) << kRateShift) /
+                                            (tsc - first_tsc)),
+                 std::memory_order_relaxed);
+    }
+    anchor_tsc.store(tsc, std::memory_order_relaxed);
+    anchor_ns.store(ns, std::memory_order_relaxed);
+    version.store(seen + 2, std::memory_order_release);
+    return ns;
+  }
+};
+
+TscClock* tsc_clock() {
+  static TscClock* const clock = kernel_uses_tsc() ? new TscClock : nullptr;  // lives as long as the process
+  return clock;
+}
+
+}  // namespace
+
+std::uint64_t fast_monotonic_ns() noexcept {
+  static TscClock* const clock = tsc_clock();
+  return clock != nullptr ? clock->now() : monotonic_ns();
+}
+
+#else
+
+std::uint64_t fast_monotonic_ns() noexcept { return monotonic_ns(); }
+
+#endif
+
+}  // namespace net
