@@ -45,6 +45,21 @@ std::vector<std::size_t> fair_share(const std::vector<std::size_t>& available, s
   return share;
 }
 
+struct BatchScratch {
+  std::vector<std::uint16_t> shard_of;
+  std::vector<std::uint32_t> order;
+  std::vector<std::size_t> offsets;
+  std::vector<std::size_t> next;
+};
+
+// Per thread, and out of line: inside a shared object every thread_local
+// access is a __tls_get_addr call, which GCC repeats after each opaque call
+// in a loop; a returned reference is fetched once.
+[[gnu::noinline]] BatchScratch& batch_scratch() {
+  thread_local BatchScratch scratch;
+  return scratch;
+}
+
 }  // namespace
 
 Ordering parse_ordering(std::string_view name) {
@@ -96,10 +111,11 @@ std::size_t EventBus::ingest_batch(std::span<const std::string_view> events) {
   const std::size_t num_shards = impl_->shards.size();
 
   // Counting sort of event indices by shard, keeping each shard's input order.
-  thread_local std::vector<std::uint16_t> shard_of;
-  thread_local std::vector<std::uint32_t> order;
-  thread_local std::vector<std::size_t> offsets;
-  thread_local std::vector<std::size_t> next;
+  BatchScratch& scratch = batch_scratch();
+  std::vector<std::uint16_t>& shard_of = scratch.shard_of;
+  std::vector<std::uint32_t>& order = scratch.order;
+  std::vector<std::size_t>& offsets = scratch.offsets;
+  std::vector<std::size_t>& next = scratch.next;
   shard_of.resize(events.size());
   order.resize(events.size());
   offsets.assign(num_shards + 1, 0);

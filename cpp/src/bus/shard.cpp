@@ -51,7 +51,8 @@ void Shard::evict_tail_locked() {
   }
 }
 
-bool Shard::admit_locked(bool batch) {
+// Out of line: only a full ring gets here.
+bool Shard::admit_full_locked(bool batch) {
   if (head_ - polled_ >= capacity_) {
     ++stats_.events_dropped;
     if (mode_ == BackpressureMode::DropNewest) return false;
@@ -59,35 +60,39 @@ bool Shard::admit_locked(bool batch) {
       if (batch) return false;  // batches report a short count instead
       throw Error(ErrorKind::Backpressure, "backpressure: ring buffer full");
     }
-    evict_tail_locked();  // DropOldest: the oldest unpolled event gives way
-  } else if (head_ - tail_ >= capacity_) {
-    evict_tail_locked();  // the slot is needed; its event was already polled
   }
+  // DropOldest, or the slot is needed and its event was already polled.
+  evict_tail_locked();
   return true;
 }
 
-Shard::Chunk& Shard::chunk_for_locked(std::size_t size) {
+inline bool Shard::admit_locked(bool batch) {
+  // tail_ <= polled_, so a ring with a free slot has room for an unpolled event.
+  return head_ - tail_ < capacity_ || admit_full_locked(batch);
+}
+
+Shard::Chunk& Shard::new_chunk_locked(std::size_t size) {
   if (size > kChunkSize / 4) {  // large events get a chunk of their own
     chunks_.push_back(std::make_shared<Chunk>(size));
     return *chunks_.back();
   }
-  if (open_chunk_ == nullptr || open_chunk_->capacity - open_chunk_->used < size) {
-    chunks_.push_back(std::make_shared<Chunk>(kChunkSize));
-    open_chunk_ = chunks_.back().get();
-    open_chunk_serial_ = first_chunk_serial_ + static_cast<std::uint32_t>(chunks_.size() - 1);
-  }
+  chunks_.push_back(std::make_shared<Chunk>(kChunkSize));
+  open_chunk_ = chunks_.back().get();
+  open_chunk_serial_ = first_chunk_serial_ + static_cast<std::uint32_t>(chunks_.size() - 1);
   return *open_chunk_;
 }
 
-void Shard::append_locked(std::string_view event, std::uint64_t ts) {
-  Chunk& chunk = chunk_for_locked(event.size());
+inline void Shard::append_locked(std::string_view event, std::uint64_t ts) {
+  const std::size_t size = event.size();
+  const bool fits_open = size <= kChunkSize / 4 && open_chunk_ != nullptr && open_chunk_->capacity - open_chunk_->used >= size;
+  Chunk& chunk = fits_open ? *open_chunk_ : new_chunk_locked(size);
   const std::uint32_t serial =
       &chunk == open_chunk_ ? open_chunk_serial_ : first_chunk_serial_ + static_cast<std::uint32_t>(chunks_.size() - 1);
   char* dst = chunk.data.get() + chunk.used;
-  std::memcpy(dst, event.data(), event.size());
-  chunk.used += event.size();
+  std::memcpy(dst, event.data(), size);
+  chunk.used += size;
   chunk.end_sequence = head_ + 1;
-  slots_[head_ & mask_] = Slot{dst, static_cast<std::uint32_t>(event.size()), serial, ts};
+  slots_[head_ & mask_] = Slot{dst, static_cast<std::uint32_t>(size), serial, ts};
   ++head_;
   ++stats_.events_ingested;
 }

@@ -59,8 +59,9 @@ class Shard {
   };
 
   bool admit_locked(bool batch);  ///< applies backpressure; false if the event is refused
+  bool admit_full_locked(bool batch);
   void append_locked(std::string_view event, std::uint64_t ts);
-  Chunk& chunk_for_locked(std::size_t size);
+  Chunk& new_chunk_locked(std::size_t size);  ///< a chunk for an event the open chunk cannot take
   void evict_tail_locked();
   void check_open_locked() const;
 
