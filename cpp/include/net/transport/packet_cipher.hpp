@@ -1,0 +1,24 @@
+// Encrypted Net packets (REFERENCE §2.5): header ‖ ChaCha20-Poly1305(payload)
+// ‖ tag, nonce = session prefix ‖ u64_le(counter), AAD = the header's 52
+// authenticated bytes. Replay checks are the caller's (ReplayWindow).
+#pragma once
+
+#include <optional>
+
+#include "net/core/bytes.hpp"
+#include "net/crypto/session_keys.hpp"
+#include "net/wire/packet_header.hpp"
+
+namespace net::transport {
+
+// The datagram for `header` (its nonce and payload_len are filled in here)
+// carrying `plaintext`, encrypted with the TX key under `counter`.
+Bytes seal_packet(wire::PacketHeader header, const crypto::SessionKeys& keys, std::uint64_t counter,
+                  ByteView plaintext);
+
+// The plaintext of a datagram whose header decoded as `header`; nullopt if
+// the nonce prefix is not the session's or the tag does not verify.
+std::optional<Bytes> open_packet(ByteView datagram, const wire::PacketHeader& header,
+                                 const crypto::SessionKeys& keys);
+
+}  // namespace net::transport

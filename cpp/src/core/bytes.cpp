@@ -1,0 +1,27 @@
+// Hex text through libsodium's constant-time codecs.
+#include "net/core/bytes.hpp"
+
+#include <sodium.h>
+
+namespace net {
+
+std::string to_hex(ByteView bytes) {
+  std::string text(bytes.size() * 2 + 1, '\0');
+  sodium_bin2hex(text.data(), text.size(), bytes.data(), bytes.size());
+  text.pop_back();
+  return text;
+}
+
+std::optional<Bytes> from_hex(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  Bytes bytes(hex.size() / 2);
+  std::size_t written = 0;
+  const char* end = nullptr;
+  if (sodium_hex2bin(bytes.data(), bytes.size(), hex.data(), hex.size(), nullptr, &written, &end) != 0 ||
+      written != bytes.size() || end != hex.data() + hex.size()) {
+    return std::nullopt;
+  }
+  return bytes;
+}
+
+}  // namespace net

@@ -1,0 +1,29 @@
+// libsodium's crypto_scalarmult over Curve25519.
+#include "net/crypto/x25519.hpp"
+
+#include <sodium.h>
+
+#include <stdexcept>
+
+namespace net::crypto {
+
+X25519Keypair X25519Keypair::generate() {
+  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialize");
+  Key32 secret;
+  randombytes_buf(secret.data(), secret.size());
+  return from_secret(secret);
+}
+
+X25519Keypair X25519Keypair::from_secret(const Key32& secret_key) {
+  X25519Keypair pair{secret_key, {}};
+  crypto_scalarmult_base(pair.public_key.data(), secret_key.data());
+  return pair;
+}
+
+std::optional<Key32> x25519(const Key32& secret_key, const Key32& public_key) noexcept {
+  Key32 shared;
+  if (crypto_scalarmult(shared.data(), secret_key.data(), public_key.data()) != 0) return std::nullopt;
+  return shared;
+}
+
+}  // namespace net::crypto
