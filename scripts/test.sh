@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Every test: builds (see setup.sh), runs the C++ tests (ctest), the C++ tests
-# again under ASan+UBSan and under TSan, then the Python tests (pytest).
-# Usage: scripts/test.sh [pytest args...]   SKIP_SANITIZERS=1 skips the two sanitizer builds.
+# again under ASan+UBSan and under TSan, each libFuzzer target for a few
+# seconds (Clang build), then the Python tests (pytest).
+# Usage: scripts/test.sh [pytest args...]
+# SKIP_SANITIZERS=1 skips the sanitizer and fuzz builds; FUZZ_SECONDS (default 5) per target.
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$ROOT"
 
@@ -14,9 +16,29 @@ sanitized_ctest() {  # $1: build folder name, $2: sanitizers
   cmake --build "$dir"
   ctest --test-dir "$dir" --output-on-failure -j2
 }
+run_fuzzers() {  # new inputs go to a scratch folder, not to the committed seeds
+  local dir="$ROOT/build/fuzz" target name scratch
+  CC=clang CXX=clang++ cmake -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DNET_BUILD_FUZZERS=ON -DNET_WERROR=ON >/dev/null
+  cmake --build "$dir"
+  for target in "$dir"/tests/fuzz/fuzz_*; do
+    name=${target##*/fuzz_}
+    scratch=$(mktemp -d)
+    if ! "$target" -max_total_time="${FUZZ_SECONDS:-5}" -print_final_stats=1 "$scratch" \
+      "$ROOT/tests/fuzz/corpus/$name" >"$scratch.log" 2>&1; then
+      tail -40 "$scratch.log"
+      echo "fuzz: $name FAILED"
+      exit 1
+    fi
+    echo "fuzz: $name: $(grep -o 'number_of_executed_units: *[0-9]*' "$scratch.log" | grep -o '[0-9]*$') runs, ok"
+    rm -rf "$scratch" "$scratch.log"
+  done
+}
+
 if [[ "${SKIP_SANITIZERS:-0}" != 1 ]]; then
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 sanitized_ctest asan address,undefined
   TSAN_OPTIONS=halt_on_error=1 sanitized_ctest tsan thread
+  run_fuzzers
 fi
 
 "$VENV/bin/python" -m pytest -q "$@"
