@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "net/core/bytes.hpp"
 #include "net/core/clock.hpp"
 #include "net/core/hash.hpp"
 #include "net/core/json_writer.hpp"
@@ -120,4 +121,16 @@ TEST_CASE("the fast clock tracks CLOCK_MONOTONIC from several threads", "[core][
   worst[0] = check();
   for (auto& thread : threads) thread.join();
   for (std::int64_t w : worst) CHECK(w < kSlackNs);
+}
+
+TEST_CASE("hex text: round trip, either case, and refusal of anything else", "[core][bytes]") {
+  const net::Bytes bytes = {0x00, 0x01, 0xab, 0xff};
+  CHECK(net::to_hex(bytes) == "0001abff");
+  CHECK(net::from_hex("0001ABff") == bytes);
+  CHECK(net::from_hex("")->empty());
+  CHECK(net::to_hex({}).empty());
+  CHECK_FALSE(net::from_hex("abc"));
+  CHECK_FALSE(net::from_hex("zz"));
+  CHECK_FALSE(net::from_hex("00 1"));
+  CHECK_FALSE(net::from_hex("0x00"));
 }

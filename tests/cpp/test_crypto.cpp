@@ -3,9 +3,11 @@
 #include <catch2/catch.hpp>
 
 #include "net/core/blake2s.hpp"
+#include "net/crypto/ed25519.hpp"
 #include "net/crypto/noise.hpp"
 #include "net/crypto/replay_window.hpp"
 #include "net/crypto/session_keys.hpp"
+#include "net/identity/node_ids.hpp"
 #include "vectors.hpp"
 
 using namespace net;
@@ -183,4 +185,34 @@ TEST_CASE("the replay window slides and forgets what falls out of it", "[crypto]
   CHECK_FALSE(window.check(4998 + 1025 + 1026));
   CHECK_FALSE(window.check(4998 + 1025 - 1024));  // fell out with the jump
   CHECK(window.commit(4998 + 1025 - 1023));
+}
+
+TEST_CASE("identities: entity id, node id, origin hash and routing id of the vector seeds", "[crypto][identity]") {
+  const simdjson::dom::array vectors = test_vectors::root()["identity"]["vectors"].get_array();
+  REQUIRE(vectors.size() == 4);
+  for (const simdjson::dom::element v : vectors) {
+    const auto keypair = Ed25519Keypair::from_seed(key(v["ed25519_seed"]));
+    CHECK(bytes_of(keypair.public_key()) == hex(v["entity_id"]));
+    const std::uint64_t node_id = identity::node_id_of(keypair.public_key());
+    CHECK(node_id == test_vectors::u64(v["node_id_u64"]));
+    CHECK(identity::origin_hash_of(keypair.public_key()) == test_vectors::u64(v["origin_hash_u64"]));
+    CHECK(identity::routing_id(node_id) == test_vectors::u64(v["routing_id_u32"]));
+  }
+}
+
+TEST_CASE("the mesh prologue is built from the two routing ids", "[crypto][identity]") {
+  const simdjson::dom::element in = test_vectors::root()["mesh_handshake"]["inputs"];
+  const auto prologue = identity::mesh_prologue(test_vectors::u64(in["initiator_node_id_u64"]),
+                                                test_vectors::u64(in["responder_node_id_u64"]));
+  CHECK(Bytes(prologue.begin(), prologue.end()) == hex(test_vectors::root()["mesh_handshake"]["prologue"]));
+}
+
+TEST_CASE("ed25519 signatures verify, and fail for another message or key", "[crypto][identity]") {
+  const auto signer = Ed25519Keypair::generate();
+  const Bytes message = {1, 2, 3};
+  const Signature signature = signer.sign(message);
+  CHECK(ed25519_verify(signer.public_key(), message, signature));
+  CHECK_FALSE(ed25519_verify(signer.public_key(), Bytes{1, 2, 4}, signature));
+  CHECK_FALSE(ed25519_verify(Ed25519Keypair::generate().public_key(), message, signature));
+  CHECK(Ed25519Keypair::from_seed(signer.seed()).public_key() == signer.public_key());
 }

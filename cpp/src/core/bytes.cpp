@@ -6,6 +6,7 @@
 namespace net {
 
 std::string to_hex(ByteView bytes) {
+  if (bytes.empty()) return {};
   std::string text(bytes.size() * 2 + 1, '\0');
   sodium_bin2hex(text.data(), text.size(), bytes.data(), bytes.size());
   text.pop_back();
@@ -14,6 +15,7 @@ std::string to_hex(ByteView bytes) {
 
 std::optional<Bytes> from_hex(std::string_view hex) {
   if (hex.size() % 2 != 0) return std::nullopt;
+  if (hex.empty()) return Bytes{};  // libsodium wants a non-null buffer
   Bytes bytes(hex.size() / 2);
   std::size_t written = 0;
   const char* end = nullptr;
