@@ -9,9 +9,11 @@ from ._net import (
     BackpressureError,
     IngestResult,
     Net,
+    NetKeypair,
     PollResponse,
     Stats,
     StoredEvent,
+    generate_net_keypair,
 )
 
 __version__ = "0.12.0"
@@ -23,4 +25,6 @@ __all__ = [
     "PollResponse",
     "Stats",
     "BackpressureError",
+    "NetKeypair",
+    "generate_net_keypair",
 ]

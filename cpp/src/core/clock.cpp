@@ -37,10 +37,11 @@ struct TscClock {
   std::uint64_t now() noexcept {
     const std::uint64_t v = version.load(std::memory_order_acquire);
     const std::uint64_t tsc = __rdtsc();
-    const std::uint64_t a_tsc = anchor_tsc.load(std::memory_order_relaxed);
-    const std::uint64_t a_ns = anchor_ns.load(std::memory_order_relaxed);
-    const std::uint64_t r = rate.load(std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_acquire);
+    // Acquire loads keep the second version read after them (no fences:
+    // TSan does not model them); a writer stores these with release.
+    const std::uint64_t a_tsc = anchor_tsc.load(std::memory_order_acquire);
+    const std::uint64_t a_ns = anchor_ns.load(std::memory_order_acquire);
+    const std::uint64_t r = rate.load(std::memory_order_acquire);
     const bool consistent = (v & 1) == 0 && version.load(std::memory_order_relaxed) == v;
     if (consistent && r != 0 && tsc >= a_tsc && tsc - a_tsc < kAnchorTicks) {
       return a_ns + static_cast<std::uint64_t>((static_cast<unsigned __int128>(tsc - a_tsc) * r) >> kRateShift);
@@ -52,20 +53,19 @@ struct TscClock {
     const std::uint64_t tsc = __rdtsc();
     const std::uint64_t ns = monotonic_ns();
     std::uint64_t expected = seen;
-    if ((seen & 1) != 0 || !version.compare_exchange_strong(expected, seen + 1, std::memory_order_acquire)) {
+    if ((seen & 1) != 0 || !version.compare_exchange_strong(expected, seen + 1, std::memory_order_acq_rel)) {
       return ns;  // another thread is publishing
     }
-    std::atomic_thread_fence(std::memory_order_release);
     if (first_tsc == 0) {
       first_tsc = tsc;
       first_ns = ns;
     } else if (tsc - first_tsc >= kAnchorTicks && ns > first_ns) {
       rate.store(static_cast<std::uint64_t>((static_cast<unsigned __int128>(ns - first_ns) << kRateShift) /
                                             (tsc - first_tsc)),
-                 std::memory_order_relaxed);
+                 std::memory_order_release);
     }
-    anchor_tsc.store(tsc, std::memory_order_relaxed);
-    anchor_ns.store(ns, std::memory_order_relaxed);
+    anchor_tsc.store(tsc, std::memory_order_release);
+    anchor_ns.store(ns, std::memory_order_release);
     version.store(seen + 2, std::memory_order_release);
     return ns;
   }
