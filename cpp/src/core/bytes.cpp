@@ -1,9 +1,18 @@
-// Hex text through libsodium's constant-time codecs.
+// Random keys and hex text through libsodium (its hex codecs are constant-time).
 #include "net/core/bytes.hpp"
 
 #include <sodium.h>
 
+#include <stdexcept>
+
 namespace net {
+
+Key32 random_key32() {
+  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialize");
+  Key32 key;
+  randombytes_buf(key.data(), key.size());
+  return key;
+}
 
 std::string to_hex(ByteView bytes) {
   if (bytes.empty()) return {};

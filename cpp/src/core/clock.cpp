@@ -71,15 +71,10 @@ struct TscClock {
   }
 };
 
-TscClock* tsc_clock() {
-  static TscClock* const clock = kernel_uses_tsc() ? new TscClock : nullptr;  // lives as long as the process
-  return clock;
-}
-
 }  // namespace
 
 std::uint64_t fast_monotonic_ns() noexcept {
-  static TscClock* const clock = tsc_clock();
+  static TscClock* const clock = kernel_uses_tsc() ? new TscClock : nullptr;  // lives as long as the process
   return clock != nullptr ? clock->now() : monotonic_ns();
 }
 

@@ -3,16 +3,9 @@
 
 #include <sodium.h>
 
-#include <stdexcept>
-
 namespace net::crypto {
 
-Ed25519Keypair Ed25519Keypair::generate() {
-  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialize");
-  Key32 seed;
-  randombytes_buf(seed.data(), seed.size());
-  return from_seed(seed);
-}
+Ed25519Keypair Ed25519Keypair::generate() { return from_seed(random_key32()); }
 
 Ed25519Keypair Ed25519Keypair::from_seed(const Key32& seed) {
   Ed25519Keypair pair;

@@ -89,6 +89,11 @@ void SymmetricState::mix_key_and_hash(ByteView input_key_material) {
   n_ = 0;
 }
 
+void SymmetricState::mix_ephemeral(const Key32& ephemeral_public) {
+  mix_hash(ephemeral_public);
+  mix_key(ephemeral_public);
+}
+
 Bytes SymmetricState::encrypt_and_hash(ByteView plaintext) {
   Bytes ciphertext(plaintext.size() + kTagSize);
   seal(k_, noise_nonce(n_++), h_, plaintext, ciphertext.data(), ciphertext.data() + plaintext.size());
@@ -117,8 +122,7 @@ NoiseInitiator::NoiseInitiator(const Key32& psk, const Key32& responder_static, 
 
 Bytes NoiseInitiator::write_message1(ByteView payload) {
   state_.mix_key_and_hash(psk_);                     // psk
-  state_.mix_hash(ephemeral_.public_key);            // e
-  state_.mix_key(ephemeral_.public_key);             //   (PSK handshakes also mix e into the key)
+  state_.mix_ephemeral(ephemeral_.public_key);       // e
   state_.mix_key(dh_or_throw(ephemeral_.secret_key, responder_static_));  // es
   Bytes message(ephemeral_.public_key.begin(), ephemeral_.public_key.end());
   const Bytes ciphertext = state_.encrypt_and_hash(payload);
@@ -130,8 +134,7 @@ std::optional<Bytes> NoiseInitiator::read_message2(ByteView message) {
   if (message.size() < kDhSize + kTagSize) return std::nullopt;
   Key32 remote_ephemeral;
   std::copy_n(message.begin(), kDhSize, remote_ephemeral.begin());
-  state_.mix_hash(remote_ephemeral);  // e
-  state_.mix_key(remote_ephemeral);
+  state_.mix_ephemeral(remote_ephemeral);  // e
   const auto shared = x25519(ephemeral_.secret_key, remote_ephemeral);  // ee
   if (!shared) return std::nullopt;
   state_.mix_key(*shared);
@@ -149,8 +152,7 @@ std::optional<Bytes> NoiseResponder::read_message1(ByteView message) {
   if (message.size() < kDhSize + kTagSize) return std::nullopt;
   std::copy_n(message.begin(), kDhSize, remote_ephemeral_.begin());
   state_.mix_key_and_hash(psk_);        // psk
-  state_.mix_hash(remote_ephemeral_);   // e
-  state_.mix_key(remote_ephemeral_);
+  state_.mix_ephemeral(remote_ephemeral_);  // e
   const auto shared = x25519(static_.secret_key, remote_ephemeral_);  // es
   if (!shared) return std::nullopt;
   state_.mix_key(*shared);
@@ -158,8 +160,7 @@ std::optional<Bytes> NoiseResponder::read_message1(ByteView message) {
 }
 
 Bytes NoiseResponder::write_message2(ByteView payload) {
-  state_.mix_hash(ephemeral_.public_key);  // e
-  state_.mix_key(ephemeral_.public_key);
+  state_.mix_ephemeral(ephemeral_.public_key);  // e
   state_.mix_key(dh_or_throw(ephemeral_.secret_key, remote_ephemeral_));  // ee
   Bytes message(ephemeral_.public_key.begin(), ephemeral_.public_key.end());
   const Bytes ciphertext = state_.encrypt_and_hash(payload);

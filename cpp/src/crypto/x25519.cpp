@@ -3,16 +3,9 @@
 
 #include <sodium.h>
 
-#include <stdexcept>
-
 namespace net::crypto {
 
-X25519Keypair X25519Keypair::generate() {
-  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialize");
-  Key32 secret;
-  randombytes_buf(secret.data(), secret.size());
-  return from_secret(secret);
-}
+X25519Keypair X25519Keypair::generate() { return from_secret(random_key32()); }
 
 X25519Keypair X25519Keypair::from_secret(const Key32& secret_key) {
   X25519Keypair pair{secret_key, {}};

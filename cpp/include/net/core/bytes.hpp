@@ -34,6 +34,9 @@ void store_le(std::uint8_t* p, T value) noexcept {
   for (std::size_t i = 0; i < sizeof(T); ++i) p[i] = static_cast<std::uint8_t>(value >> (8 * i));
 }
 
+// 32 bytes from libsodium's CSPRNG (the secret of a fresh key).
+Key32 random_key32();
+
 std::string to_hex(ByteView bytes);
 
 // Exactly `size` bytes from 2*size hex digits (either case); nullopt otherwise.

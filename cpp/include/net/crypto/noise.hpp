@@ -21,6 +21,8 @@ class SymmetricState {
   void mix_hash(ByteView data);
   void mix_key(ByteView input_key_material);
   void mix_key_and_hash(ByteView input_key_material);
+  // The "e" token of a PSK handshake: MixHash(e.pub), then MixKey(e.pub) too.
+  void mix_ephemeral(const Key32& ephemeral_public);
   Bytes encrypt_and_hash(ByteView plaintext);
   std::optional<Bytes> decrypt_and_hash(ByteView ciphertext);  ///< nullopt: authentication failed
   const Key32& hash() const noexcept { return h_; }
