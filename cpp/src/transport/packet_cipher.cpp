@@ -8,14 +8,15 @@
 namespace net::transport {
 
 Bytes seal_packet(wire::PacketHeader header, const crypto::SessionKeys& keys, std::uint64_t counter,
-                  ByteView plaintext) {
+                  ByteView plaintext, std::size_t headroom) {
   const crypto::Nonce nonce = keys.nonce(counter);
   std::copy(nonce.begin(), nonce.end(), header.nonce.begin());
   header.payload_len = static_cast<std::uint16_t>(plaintext.size());
-  Bytes datagram(wire::kHeaderSize + plaintext.size() + wire::kTagSize);
-  header.encode(datagram.data());
-  const auto aad = wire::packet_aad(datagram.data());
-  std::uint8_t* body = datagram.data() + wire::kHeaderSize;
+  Bytes datagram(headroom + wire::kHeaderSize + plaintext.size() + wire::kTagSize);
+  std::uint8_t* packet = datagram.data() + headroom;
+  header.encode(packet);
+  const auto aad = wire::packet_aad(packet);
+  std::uint8_t* body = packet + wire::kHeaderSize;
   crypto::seal(keys.tx_key, nonce, aad, plaintext, body, body + plaintext.size());
   return datagram;
 }

@@ -15,8 +15,12 @@ struct StoredEvent {
   std::uint64_t sequence = 0;         ///< position in its shard, from 0
   std::uint64_t insertion_ts = 0;     ///< CLOCK_MONOTONIC ns, strictly increasing per shard
   std::uint16_t shard_id = 0;
+  std::int32_t index_in_packet = -1;  ///< mesh events: position in their packet, id "<seq>:<i>"
 
-  std::string id() const { return std::to_string(sequence); }
+  std::string id() const {
+    if (index_in_packet < 0) return std::to_string(sequence);
+    return std::to_string(sequence) + ":" + std::to_string(index_in_packet);
+  }
 };
 
 struct IngestResult {

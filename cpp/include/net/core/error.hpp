@@ -14,6 +14,9 @@ enum class ErrorKind {
   InvalidCursor,    ///< undecodable or forged poll cursor
   InvalidFilter,    ///< poll filter JSON that is not a filter
   Backpressure,     ///< a bounded buffer is full and the mode says fail
+  NotConnected,     ///< no session or stream for the request (Python NotConnectedError)
+  Connection,       ///< handshake or peer failure ("connection error: ...")
+  Transport,        ///< the socket refused a datagram
   ShutDown,         ///< the object was shut down
   Internal,         ///< a broken invariant; never expected
 };

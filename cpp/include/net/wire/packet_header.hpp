@@ -27,6 +27,14 @@ inline constexpr std::uint8_t kHandshake = 0x10;
 inline constexpr std::uint8_t kHeartbeat = 0x20;
 }  // namespace flags
 
+// frag_flags: ours, for events larger than one packet. Each piece is a packet
+// with event_count 0 (so the original's nodes deliver nothing from it),
+// fragment_id naming the event and fragment_offset the piece's index.
+namespace frag {
+inline constexpr std::uint8_t kFragment = 0x01;
+inline constexpr std::uint8_t kLastFragment = 0x02;
+}  // namespace frag
+
 namespace subprotocol {
 inline constexpr std::uint16_t kEvents = 0x0000;
 inline constexpr std::uint16_t kMigration = 0x0500;

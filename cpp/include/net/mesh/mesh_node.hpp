@@ -1,0 +1,124 @@
+// MeshNode: one encrypted UDP node of the mesh (REFERENCE §3). It owns a
+// socket and its reactor thread, Noise handshakes (direct and relayed),
+// sessions, heartbeats, the failure detector, the routing table fed by
+// pingwaves, streams with credit windows, and the inbound event queues.
+// Every method is thread-safe; connect() and accept() block.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "net/bus/event.hpp"
+#include "net/core/bytes.hpp"
+#include "net/transport/socket_address.hpp"
+
+namespace net::mesh {
+
+using transport::SocketAddress;
+
+struct MeshConfig {
+  SocketAddress bind_address;
+  Key32 psk{};
+  std::chrono::milliseconds heartbeat_interval{5000};
+  std::chrono::milliseconds session_timeout{30000};
+  std::uint16_t num_shards = 4;            ///< inbound queues (stream_id % num_shards)
+  std::optional<Key32> identity_seed;      ///< Ed25519 seed; random when absent
+  std::chrono::milliseconds handshake_timeout{5000};
+  unsigned handshake_attempts = 3;
+  // Largest UDP payload sent to a peer: loopback peers get the original's
+  // 8192, others the path-safe 1472 (1500 MTU - IPv4 - UDP headers).
+  std::size_t max_datagram_loopback = 8192;
+  std::size_t max_datagram_remote = 1472;
+};
+
+enum class StreamReliability { FireAndForget, Reliable };
+
+struct StreamOptions {
+  StreamReliability reliability = StreamReliability::FireAndForget;
+  std::uint32_t window_bytes = 65536;  ///< send credit; 0 = unbounded
+  std::uint8_t fairness_weight = 1;
+};
+
+// What open_stream() hands out; sends check that the stream is still the one
+// opened (same epoch), so a handle outlives close_stream() harmlessly.
+struct StreamHandle {
+  std::uint64_t peer_node_id = 0;
+  std::uint64_t stream_id = 0;
+  std::uint64_t epoch = 0;
+};
+
+struct StreamStats {
+  std::uint64_t tx_seq = 0;
+  std::uint64_t rx_seq = 0;
+  std::uint64_t inbound_pending = 0;
+  std::uint64_t last_activity_ns = 0;
+  bool active = false;
+  std::uint64_t backpressure_events = 0;
+  std::uint32_t tx_credit_remaining = 0;
+  std::uint32_t tx_window = 0;
+  std::uint64_t credit_grants_received = 0;
+  std::uint64_t credit_grants_sent = 0;
+};
+
+// Counters for what the node refused or lost on receive.
+struct MeshCounters {
+  std::uint64_t datagrams_received = 0;
+  std::uint64_t datagrams_dropped = 0;  ///< malformed, unauthenticated, replayed or unroutable
+  std::uint64_t packets_forwarded = 0;
+  std::uint64_t retransmissions = 0;
+};
+
+class MeshNode {
+ public:
+  explicit MeshNode(const MeshConfig& config);  ///< binds the socket; throws Error
+  ~MeshNode();
+  MeshNode(const MeshNode&) = delete;
+  MeshNode& operator=(const MeshNode&) = delete;
+
+  const Key32& public_key() const noexcept;  ///< the X25519 Noise static key
+  const Key32& entity_id() const noexcept;   ///< the Ed25519 identity key
+  std::uint64_t node_id() const noexcept;
+  SocketAddress local_address() const;
+
+  // Initiator handshake with the node at `address`; blocks until the session
+  // is up (throws Error(Connection, "connection error: handshake timeout")).
+  void connect(const SocketAddress& address, const Key32& peer_public_key, std::uint64_t peer_node_id);
+  // Handshake with a node reachable only through `relay` (already a peer):
+  // the messages travel in routing headers, and so does all later traffic.
+  void connect_via(const SocketAddress& relay, const Key32& peer_public_key, std::uint64_t peer_node_id);
+  // Responder handshake: waits for one initiator; returns its address. Only before start().
+  SocketAddress accept(std::uint64_t peer_node_id);
+  // Heartbeats, pingwaves, failure detection and route sweeps; idempotent.
+  void start();
+
+  // One event on stream 0 to the peer at `address`.
+  void push_to(const SocketAddress& address, ByteView event);
+  // Removes and returns up to `limit` received events, from every inbound shard.
+  std::vector<bus::StoredEvent> poll(std::size_t limit);
+  void add_route(std::uint64_t dest_node_id, const SocketAddress& next_hop);
+  std::size_t peer_count() const;
+  std::size_t discovered_nodes() const;
+
+  StreamHandle open_stream(std::uint64_t peer_node_id, std::uint64_t stream_id, const StreamOptions& options);
+  void close_stream(std::uint64_t peer_node_id, std::uint64_t stream_id);
+  // All events or none: Error(Backpressure) when the credit window is short,
+  // Error(NotConnected) when the stream or its session is gone.
+  void send_on_stream(const StreamHandle& stream, std::span<const ByteView> events);
+  std::optional<StreamStats> stream_stats(std::uint64_t peer_node_id, std::uint64_t stream_id) const;
+
+  MeshCounters counters() const;
+  // Idempotent: stops the reactor, joins its thread, drops every session.
+  // Afterwards every call throws Error(ShutDown, "MeshNode has been shut down").
+  void shutdown();
+  bool is_shut_down() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace net::mesh

@@ -1,0 +1,913 @@
+// MeshNode: handshakes, the receive demultiplexer (REFERENCE §3.4), sessions,
+// streams with credit, heartbeats, pingwaves and routing. State lives under
+// one mutex; the reactor thread receives and runs timers, API threads send
+// and encrypt outside the lock.
+#include "net/mesh/mesh_node.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "net/core/clock.hpp"
+#include "net/core/error.hpp"
+#include "net/crypto/ed25519.hpp"
+#include "net/crypto/noise.hpp"
+#include "net/crypto/x25519.hpp"
+#include "net/identity/node_ids.hpp"
+#include "net/transport/packet_cipher.hpp"
+#include "net/transport/udp_reactor.hpp"
+#include "net/wire/event_frames.hpp"
+#include "net/wire/packet_header.hpp"
+#include "net/wire/pingwave.hpp"
+#include "net/wire/routing_header.hpp"
+#include "net/wire/stream_window.hpp"
+#include "routing_table.hpp"
+#include "session.hpp"
+
+namespace net::mesh {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::size_t kPacketOverhead = wire::kHeaderSize + wire::kTagSize;  // 80, also the credit overhead
+constexpr std::int64_t kGrantQuarantineNs = 2'000'000'000;
+constexpr std::int64_t kPingwaveDedupNs = 10'000'000'000;
+constexpr std::int64_t kStreamIdleNs = 300'000'000'000;
+constexpr int kHandshakesPerSecond = 5;
+constexpr std::size_t kMaxReassemblyBytes = 256u << 20;  ///< per session, incomplete events
+constexpr int kFailureMisses = 3;                         ///< session timeouts of silence -> Failed
+
+std::int64_t now_ns() noexcept { return static_cast<std::int64_t>(monotonic_ns()); }
+
+[[noreturn]] void throw_shut_down() { throw Error(ErrorKind::ShutDown, "MeshNode has been shut down"); }
+
+std::string hex_node(std::uint64_t node_id) {
+  char text[19];
+  std::snprintf(text, sizeof text, "0x%016llx", static_cast<unsigned long long>(node_id));
+  return text;
+}
+
+Bytes handshake_datagram(ByteView noise_message, std::size_t headroom = 0) {
+  wire::PacketHeader header;
+  header.flags = wire::flags::kHandshake;
+  header.payload_len = static_cast<std::uint16_t>(noise_message.size());
+  Bytes datagram(headroom + wire::kHeaderSize + noise_message.size());
+  header.encode(datagram.data() + headroom);
+  std::copy(noise_message.begin(), noise_message.end(), datagram.begin() + headroom + wire::kHeaderSize);
+  return datagram;
+}
+
+std::uint64_t wall_clock_us() {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+// A packet to seal: its header (sequence, flags...) and plaintext payload.
+struct PlannedPacket {
+  wire::PacketHeader header;
+  Bytes plaintext;
+};
+
+// Frames `events` into packets of at most `max_payload` bytes; an event too
+// large for one packet becomes pieces of its own (frag_flags).
+void plan_event_packets(std::span<const ByteView> events, std::size_t max_payload, StreamState& stream,
+                        std::vector<PlannedPacket>& out) {
+  const std::size_t first = out.size();
+  PlannedPacket current;
+  auto flush = [&] {
+    if (current.header.event_count == 0) return;
+    out.push_back(std::move(current));
+    current = PlannedPacket{};
+  };
+  for (const ByteView event : events) {
+    if (wire::framed_size(event.size()) > max_payload) {
+      flush();
+      const std::size_t pieces = (event.size() + max_payload - 1) / max_payload;
+      if (pieces > 0x10000) {
+        throw Error(ErrorKind::InvalidArgument, "event of " + std::to_string(event.size()) +
+                                                    " bytes exceeds the largest fragmented event (" +
+                                                    std::to_string(max_payload * 0x10000) + " bytes)");
+      }
+      const std::uint16_t fragment_id = stream.next_fragment_id++;
+      for (std::size_t i = 0; i < pieces; ++i) {
+        PlannedPacket piece;
+        const std::size_t begin = i * max_payload;
+        const std::size_t size = std::min(max_payload, event.size() - begin);
+        piece.plaintext.assign(event.begin() + static_cast<std::ptrdiff_t>(begin),
+                               event.begin() + static_cast<std::ptrdiff_t>(begin + size));
+        piece.header.frag_flags = static_cast<std::uint8_t>(
+            wire::frag::kFragment | (i + 1 == pieces ? wire::frag::kLastFragment : 0));
+        piece.header.fragment_id = fragment_id;
+        piece.header.fragment_offset = static_cast<std::uint16_t>(i);
+        out.push_back(std::move(piece));
+      }
+      continue;
+    }
+    if (current.plaintext.size() + wire::framed_size(event.size()) > max_payload ||
+        current.header.event_count == wire::kMaxEventsPerPacket) {
+      flush();
+    }
+    wire::append_frame(current.plaintext, event);
+    ++current.header.event_count;
+  }
+  flush();
+  if (out.size() == first) out.emplace_back();  // an empty send still sends one empty packet
+}
+
+}  // namespace
+
+std::size_t Session::max_payload() const noexcept {
+  return max_datagram - kPacketOverhead - (routed ? wire::kRoutingHeaderSize : 0);
+}
+
+// A connect() or connect_via() waiting for its msg2.
+struct PendingInitiator {
+  crypto::NoiseInitiator noise;
+  std::uint64_t peer_node_id;
+  SocketAddress address;  ///< the peer, or the relay
+  bool routed;
+  bool done = false;
+};
+
+// An accept() waiting for a msg1.
+struct PendingAcceptor {
+  std::uint64_t peer_node_id;
+  std::optional<SocketAddress> initiator;
+};
+
+struct HandshakePacer {
+  std::int64_t window_start_ns = 0;
+  int count = 0;
+};
+
+struct MeshNode::Impl {
+  MeshConfig config;
+  crypto::X25519Keypair static_keys = crypto::X25519Keypair::generate();
+  crypto::Ed25519Keypair identity;
+  std::uint64_t node_id = 0;
+  std::unique_ptr<transport::UdpReactor> reactor;
+  SocketAddress local_address;
+
+  mutable std::mutex mu;
+  std::condition_variable handshake_done;
+  bool started = false;
+  std::atomic<bool> shut_down{false};
+  std::unordered_map<std::uint64_t, std::shared_ptr<Session>> sessions;  ///< by peer node id
+  std::unordered_map<SocketAddress, std::uint64_t, transport::SocketAddressHash> peer_by_address;
+  std::unordered_map<SocketAddress, std::shared_ptr<PendingInitiator>, transport::SocketAddressHash>
+      direct_initiators;
+  std::unordered_map<std::uint32_t, std::shared_ptr<PendingInitiator>> routed_initiators;  ///< by routing id
+  std::shared_ptr<PendingAcceptor> acceptor;
+  std::unordered_map<SocketAddress, HandshakePacer, transport::SocketAddressHash> pacers;
+  RoutingTable routes;
+  std::unordered_map<std::uint64_t, std::int64_t> proximity;  ///< origin -> last pingwave
+  std::unordered_map<std::uint64_t, std::uint64_t> pingwave_seen;  ///< origin -> highest seq forwarded
+  std::unordered_map<std::uint64_t, std::int64_t> pingwave_seen_at;
+  std::uint64_t pingwave_seq = 0;
+  std::vector<std::deque<bus::StoredEvent>> inbound;
+  std::size_t poll_shard = 0;
+  MeshCounters counters;
+  std::vector<Bytes> outbox;  ///< datagrams built on the reactor thread, sent after its batch
+  std::vector<SocketAddress> outbox_to;
+
+  explicit Impl(const MeshConfig& cfg)
+      : config(cfg),
+        identity(cfg.identity_seed ? crypto::Ed25519Keypair::from_seed(*cfg.identity_seed)
+                                   : crypto::Ed25519Keypair::generate()),
+        node_id(identity::node_id_of(identity.public_key())),
+        inbound(std::max<std::uint16_t>(cfg.num_shards, 1)) {
+    reactor = std::make_unique<transport::UdpReactor>(cfg.bind_address);
+    local_address = reactor->local_address();
+  }
+
+  void check_open() const {
+    if (shut_down.load()) throw_shut_down();
+  }
+
+  std::size_t max_datagram_for(const SocketAddress& address) const {
+    return address.is_loopback() ? config.max_datagram_loopback : config.max_datagram_remote;
+  }
+
+  std::int64_t timeout_ns() const {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(config.session_timeout).count();
+  }
+
+  // ---- sending -----------------------------------------------------------
+
+  // Seals `packet` for `session` (any thread; takes the next TX counter).
+  static Bytes seal(Session& session, std::uint32_t self_routing_id, PlannedPacket& packet) {
+    packet.header.session_id = session.keys.session_id;
+    const std::uint64_t counter = session.tx_counter.fetch_add(1, std::memory_order_relaxed);
+    const std::size_t headroom = session.routed ? wire::kRoutingHeaderSize : 0;
+    Bytes datagram = transport::seal_packet(packet.header, session.keys, counter, packet.plaintext, headroom);
+    if (session.routed) {
+      wire::RoutingHeader route;
+      route.src_id = self_routing_id;
+      route.dest_id = session.peer_node_id;
+      route.encode(datagram.data());
+    }
+    return datagram;
+  }
+
+  // Queues a datagram from the reactor thread (flushed after the batch).
+  void enqueue(Bytes datagram, const SocketAddress& to) {
+    outbox.push_back(std::move(datagram));
+    outbox_to.push_back(to);
+  }
+
+  void flush_outbox() {
+    if (outbox.empty()) return;
+    std::vector<transport::Datagram> batch;
+    batch.reserve(outbox.size());
+    for (std::size_t i = 0; i < outbox.size(); ++i) batch.push_back({outbox[i], outbox_to[i]});
+    reactor->send(batch);
+    outbox.clear();
+    outbox_to.clear();
+  }
+
+  void send_now(ByteView datagram, const SocketAddress& to) {
+    const transport::Datagram one{datagram, to};
+    reactor->send({&one, 1});
+  }
+
+  // A one-frame control message (grants...) on the reactor thread.
+  void enqueue_control(Session& session, std::uint16_t subprotocol_id, std::uint64_t stream_id,
+                       std::uint64_t sequence, ByteView body) {
+    PlannedPacket packet;
+    packet.header.subprotocol_id = subprotocol_id;
+    packet.header.stream_id = stream_id;
+    packet.header.sequence = sequence;
+    packet.header.event_count = 1;
+    wire::append_frame(packet.plaintext, body);
+    enqueue(seal(session, identity::routing_id(node_id), packet), session.address);
+  }
+
+  // ---- sessions ----------------------------------------------------------
+
+  std::shared_ptr<Session> install_session(std::uint64_t peer_node_id, const SocketAddress& address, bool routed,
+                                           const Key32& handshake_hash, crypto::HandshakeRole role) {
+    auto session = std::make_shared<Session>();
+    session->peer_node_id = peer_node_id;
+    session->address = address;
+    session->routed = routed;
+    session->keys = crypto::SessionKeys::derive(handshake_hash, role);
+    session->established_ns = session->last_activity_ns = now_ns();
+    session->max_datagram = max_datagram_for(address);
+    if (auto old = sessions.find(peer_node_id); old != sessions.end() && !old->second->routed) {
+      peer_by_address.erase(old->second->address);
+    }
+    sessions[peer_node_id] = session;
+    if (!routed) {
+      peer_by_address[address] = peer_node_id;
+      routes.add_direct(peer_node_id, address);
+    }
+    return session;
+  }
+
+  void remove_peer(std::uint64_t peer_node_id) {
+    const auto it = sessions.find(peer_node_id);
+    if (it == sessions.end()) return;
+    const SocketAddress address = it->second->address;
+    if (!it->second->routed) {
+      peer_by_address.erase(address);
+      routes.forget_peer(peer_node_id, address);
+    }
+    sessions.erase(it);
+  }
+
+  std::shared_ptr<Session> session_for(std::uint64_t session_id, const SocketAddress& from) const {
+    if (const auto peer = peer_by_address.find(from); peer != peer_by_address.end()) {
+      const auto it = sessions.find(peer->second);
+      if (it != sessions.end() && it->second->keys.session_id == session_id) return it->second;
+    }
+    for (const auto& [id, session] : sessions) {
+      if (session->keys.session_id == session_id) return session;
+    }
+    return nullptr;
+  }
+
+  bool pace_handshake(const SocketAddress& from, std::int64_t now) {
+    HandshakePacer& pacer = pacers[from];
+    if (now - pacer.window_start_ns > 1'000'000'000) pacer = {now, 0};
+    return ++pacer.count <= kHandshakesPerSecond;
+  }
+
+  // ---- receive -----------------------------------------------------------
+
+  void on_receive(std::span<const transport::Datagram> batch) {
+    {
+      std::lock_guard lock(mu);
+      for (const auto& datagram : batch) {
+        ++counters.datagrams_received;
+        if (!dispatch(datagram.bytes, datagram.address)) ++counters.datagrams_dropped;
+      }
+    }
+    flush_outbox();
+  }
+
+  bool dispatch(ByteView bytes, const SocketAddress& from) {
+    if (bytes.size() < 2) return false;
+    const std::uint16_t magic = load_le<std::uint16_t>(bytes.data());
+    if (bytes.size() == wire::kPingwaveSize && magic != wire::kPacketMagic) return on_pingwave(bytes, from);
+    if (magic == wire::kRoutingMagic && bytes.size() >= wire::kRoutingHeaderSize + wire::kHeaderSize) {
+      return on_routed(bytes, from);
+    }
+    if (magic == wire::kPacketMagic) return on_direct(bytes, from);
+    return false;
+  }
+
+  bool on_direct(ByteView bytes, const SocketAddress& from) {
+    const auto header = wire::PacketHeader::decode(bytes);
+    if (!header) return false;
+    if (header->has(wire::flags::kHandshake)) return on_direct_handshake(bytes, *header, from);
+    const auto session = session_for(header->session_id, from);
+    if (!session) return false;
+    if (header->has(wire::flags::kHeartbeat)) {
+      if (session->address != from || bytes.size() != kPacketOverhead) return false;
+    }
+    return on_packet(*session, bytes, *header);
+  }
+
+  bool on_routed(ByteView bytes, const SocketAddress& from) {
+    auto route = wire::RoutingHeader::decode(bytes);
+    if (!route) return false;
+    if (route->dest_id != node_id) return forward(bytes, *route);
+    const ByteView inner = bytes.subspan(wire::kRoutingHeaderSize);
+    const auto header = wire::PacketHeader::decode(inner);
+    if (!header) return false;
+    if (header->has(wire::flags::kHandshake)) return on_routed_handshake(inner, *header, *route, from);
+    const auto session = session_for(header->session_id, from);
+    if (!session) return false;
+    return on_packet(*session, inner, *header);
+  }
+
+  bool forward(ByteView bytes, wire::RoutingHeader route) {
+    if (!route.forward()) return false;
+    const auto next_hop = routes.lookup(route.dest_id);
+    if (!next_hop) return false;
+    Bytes copy(bytes.begin(), bytes.end());
+    route.encode(copy.data());
+    enqueue(std::move(copy), *next_hop);
+    ++counters.packets_forwarded;
+    return true;
+  }
+
+  // Replay check, decryption, then heartbeat / grant / event data.
+  bool on_packet(Session& session, ByteView packet, const wire::PacketHeader& header) {
+    const std::uint64_t counter = header.counter();
+    if (!session.replay.check(counter)) return false;
+    auto plaintext = transport::open_packet(packet, header, session.keys);
+    if (!plaintext || !session.replay.commit(counter)) return false;
+    const std::int64_t now = now_ns();
+    session.last_activity_ns = now;
+    if (header.has(wire::flags::kHeartbeat)) return plaintext->empty();
+    switch (header.subprotocol_id) {
+      case wire::subprotocol::kStreamWindow: return on_grant(session, *plaintext, header, now);
+      default: return on_event_data(session, std::move(*plaintext), header, now);
+    }
+  }
+
+  bool on_grant(Session& session, const Bytes& plaintext, const wire::PacketHeader& header, std::int64_t now) {
+    const auto frames = wire::read_frames(plaintext, header.event_count);
+    if (frames.size() != 1) return false;
+    const auto grant = wire::StreamWindowGrant::decode(frames[0]);
+    if (!grant) return false;
+    if (const auto closed = session.closed_streams.find(grant->stream_id);
+        closed != session.closed_streams.end() && now - closed->second < kGrantQuarantineNs) {
+      return true;
+    }
+    const auto it = session.streams.find(grant->stream_id);
+    if (it == session.streams.end()) return true;
+    StreamState& stream = it->second;
+    ++stream.credit_grants_received;
+    const std::uint64_t total = std::min(grant->total_consumed, stream.tx_bytes_sent);
+    if (total > stream.highest_grant) {
+      stream.tx_credit = std::min<std::int64_t>(
+          stream.tx_credit + static_cast<std::int64_t>(total - stream.highest_grant), stream.options.window_bytes);
+      stream.highest_grant = total;
+    }
+    return true;
+  }
+
+  StreamState& inbound_stream(Session& session, std::uint64_t stream_id, std::int64_t now) {
+    auto [it, inserted] = session.streams.try_emplace(stream_id);
+    if (inserted) {
+      it->second.tx_credit = it->second.options.window_bytes;
+      it->second.last_activity_ns = now;
+    }
+    return it->second;
+  }
+
+  // The original's receive-side window for RELIABLE packets: drop what is
+  // behind or already seen, accept up to 64 ahead.
+  static bool fresh_reliable(StreamState& stream, std::uint64_t seq) {
+    if (seq < stream.next_expected) return false;
+    if (seq == stream.next_expected) {
+      ++stream.next_expected;
+      while (stream.sack_bits & 1) {
+        stream.sack_bits >>= 1;
+        ++stream.next_expected;
+      }
+      stream.sack_bits >>= 1;
+      return true;
+    }
+    const std::uint64_t offset = seq - stream.next_expected - 1;
+    if (offset >= 64 || (stream.sack_bits >> offset) & 1) return false;
+    stream.sack_bits |= std::uint64_t{1} << offset;
+    return true;
+  }
+
+  bool on_event_data(Session& session, Bytes plaintext, const wire::PacketHeader& header, std::int64_t now) {
+    StreamState& stream = inbound_stream(session, header.stream_id, now);
+    if (header.has(wire::flags::kReliable) && !fresh_reliable(stream, header.sequence)) return false;
+    stream.last_activity_ns = now;
+    stream.rx_seq = std::max(stream.rx_seq, header.sequence + 1);
+    stream.rx_consumed += plaintext.size() + kPacketOverhead;
+    if (stream.options.window_bytes > 0) {
+      const auto grant = wire::StreamWindowGrant{header.stream_id, stream.rx_consumed}.encode();
+      enqueue_control(session, wire::subprotocol::kStreamWindow, wire::kGrantStreamId, session.grant_sequence++,
+                      grant);
+      ++stream.credit_grants_sent;
+    }
+    if (header.frag_flags & wire::frag::kFragment) return on_fragment(session, stream, std::move(plaintext), header, now);
+    const auto owner = std::make_shared<Bytes>(std::move(plaintext));
+    const auto frames = wire::read_frames(*owner, header.event_count);
+    const auto shard = static_cast<std::uint16_t>(header.stream_id % inbound.size());
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+      inbound[shard].push_back(bus::StoredEvent{
+          owner, {reinterpret_cast<const char*>(frames[i].data()), frames[i].size()}, header.sequence,
+          header.sequence, shard, static_cast<std::int32_t>(i)});
+    }
+    return true;
+  }
+
+  bool on_fragment(Session& session, StreamState& stream, Bytes piece, const wire::PacketHeader& header,
+                   std::int64_t now) {
+    Reassembly& event = stream.reassembly[header.fragment_id];
+    if (event.pieces.empty()) event.started_ns = now;
+    if (header.frag_flags & wire::frag::kLastFragment) event.total = header.fragment_offset + 1;
+    const std::size_t size = piece.size();
+    if (event.pieces.emplace(header.fragment_offset, std::move(piece)).second) event.bytes += size;
+    std::size_t pending = 0;
+    for (const auto& [id, other] : stream.reassembly) pending += other.bytes;
+    if (pending > kMaxReassemblyBytes) {
+      stream.reassembly.erase(header.fragment_id);
+      return false;
+    }
+    (void)session;
+    if (event.total < 0 || event.pieces.size() != static_cast<std::size_t>(event.total)) return true;
+    auto whole = std::make_shared<Bytes>();
+    whole->reserve(event.bytes);
+    for (const auto& [offset, bytes] : event.pieces) whole->insert(whole->end(), bytes.begin(), bytes.end());
+    stream.reassembly.erase(header.fragment_id);
+    const auto shard = static_cast<std::uint16_t>(header.stream_id % inbound.size());
+    inbound[shard].push_back(bus::StoredEvent{
+        whole, {reinterpret_cast<const char*>(whole->data()), whole->size()}, header.sequence, header.sequence,
+        shard, 0});
+    return true;
+  }
+
+  // ---- handshakes --------------------------------------------------------
+
+  bool on_direct_handshake(ByteView bytes, const wire::PacketHeader& header, const SocketAddress& from) {
+    const ByteView message = bytes.subspan(wire::kHeaderSize);
+    if (message.size() != header.payload_len) return false;
+    if (const auto it = direct_initiators.find(from); it != direct_initiators.end()) {
+      return finish_initiator(*it->second, message);
+    }
+    if (!pace_handshake(from, now_ns())) return false;
+    if (message.size() < 32) return false;
+    Key32 ephemeral;
+    std::copy_n(message.begin(), 32, ephemeral.begin());
+    // The same msg1 again (our msg2 was lost): answer it the same way.
+    if (const auto peer = peer_by_address.find(from); peer != peer_by_address.end()) {
+      const auto& session = sessions.at(peer->second);
+      if (session->handshake_ephemeral == ephemeral) {
+        enqueue(session->handshake_reply, from);
+        return true;
+      }
+    }
+    std::uint64_t peer_node_id;
+    if (acceptor && !acceptor->initiator) {
+      peer_node_id = acceptor->peer_node_id;
+    } else if (const auto peer = peer_by_address.find(from); peer != peer_by_address.end()) {
+      peer_node_id = peer->second;  // a known peer re-handshaking (it restarted or its session timed out)
+    } else {
+      return false;
+    }
+    const auto prologue = identity::mesh_prologue(peer_node_id, node_id);
+    crypto::NoiseResponder noise(config.psk, static_keys, prologue);
+    if (!noise.read_message1(message)) return false;
+    const Bytes reply = handshake_datagram(noise.write_message2({}));
+    auto session = install_session(peer_node_id, from, false, noise.handshake_hash(), crypto::HandshakeRole::Responder);
+    session->handshake_ephemeral = ephemeral;
+    session->handshake_reply = reply;
+    enqueue(reply, from);
+    if (acceptor && acceptor->peer_node_id == peer_node_id && !acceptor->initiator) {
+      acceptor->initiator = from;
+      handshake_done.notify_all();
+    }
+    return true;
+  }
+
+  bool finish_initiator(PendingInitiator& pending, ByteView message) {
+    if (pending.done || !pending.noise.read_message2(message)) return false;
+    install_session(pending.peer_node_id, pending.address, pending.routed, pending.noise.handshake_hash(),
+                    crypto::HandshakeRole::Initiator);
+    pending.done = true;
+    handshake_done.notify_all();
+    return true;
+  }
+
+  bool on_routed_handshake(ByteView inner, const wire::PacketHeader& header, const wire::RoutingHeader& route,
+                           const SocketAddress& from) {
+    const ByteView message = inner.subspan(wire::kHeaderSize);
+    if (message.size() != header.payload_len) return false;
+    if (const auto it = routed_initiators.find(route.src_id); it != routed_initiators.end()) {
+      return finish_initiator(*it->second, message);
+    }
+    if (!pace_handshake(from, now_ns()) || message.size() < 32) return false;
+    crypto::NoiseResponder noise(config.psk, static_keys, identity::mesh_prologue(route.src_id, node_id));
+    const auto payload = noise.read_message1(message);
+    if (!payload || payload->size() < 8) return false;
+    const auto initiator = load_le<std::uint64_t>(payload->data());
+    if (identity::routing_id(initiator) != route.src_id) return false;
+    Key32 ephemeral;
+    std::copy_n(message.begin(), 32, ephemeral.begin());
+    if (const auto existing = sessions.find(initiator); existing != sessions.end()) {
+      const Session& old = *existing->second;
+      if (old.handshake_ephemeral == ephemeral) return false;  // replayed msg1
+      if (now_ns() - old.last_activity_ns < timeout_ns() && !old.routed) return false;
+    }
+    Bytes reply = handshake_datagram(noise.write_message2({}), wire::kRoutingHeaderSize);
+    wire::RoutingHeader back;
+    back.src_id = identity::routing_id(node_id);
+    back.dest_id = initiator;
+    back.encode(reply.data());
+    // Unlike the original, answer and keep talking through the relay in routing headers.
+    auto session = install_session(initiator, from, true, noise.handshake_hash(), crypto::HandshakeRole::Responder);
+    session->handshake_ephemeral = ephemeral;
+    const auto next_hop = routes.lookup(initiator);
+    enqueue(std::move(reply), next_hop ? *next_hop : from);
+    return true;
+  }
+
+  // ---- pingwaves and the heartbeat tick -----------------------------------
+
+  bool on_pingwave(ByteView bytes, const SocketAddress& from) {
+    auto wave = wire::Pingwave::decode(bytes);
+    if (!wave || !peer_by_address.contains(from)) return false;
+    if (wave->origin_node_id == node_id || wave->hop_count >= 16) return true;
+    const std::int64_t now = now_ns();
+    auto [seen, first] = pingwave_seen.try_emplace(wave->origin_node_id, wave->seq);
+    if (!first && wave->seq <= seen->second && now - pingwave_seen_at[wave->origin_node_id] < kPingwaveDedupNs) {
+      return true;  // already heard this wave
+    }
+    seen->second = wave->seq;
+    pingwave_seen_at[wave->origin_node_id] = now;
+    routes.learn(wave->origin_node_id, from, wave->hop_count + 2u, now);
+    proximity[wave->origin_node_id] = now;
+    if (wave->ttl <= 1) return true;
+    --wave->ttl;
+    ++wave->hop_count;
+    const auto toward_origin = routes.lookup(wave->origin_node_id);
+    const auto encoded = wave->encode();
+    for (const auto& [address, peer] : peer_by_address) {
+      if (address == from || (toward_origin && address == *toward_origin) || peer == wave->origin_node_id) continue;
+      enqueue(Bytes(encoded.begin(), encoded.end()), address);
+    }
+    return true;
+  }
+
+  void on_tick() {
+    {
+      std::lock_guard lock(mu);
+      const std::int64_t now = now_ns();
+      std::vector<std::uint64_t> failed;
+      wire::Pingwave wave;
+      wave.origin_node_id = node_id;
+      wave.seq = ++pingwave_seq;
+      wave.origin_timestamp_us = wall_clock_us();
+      const auto encoded = wave.encode();
+      for (auto& [peer, session] : sessions) {
+        if (now - session->last_activity_ns >= kFailureMisses * timeout_ns()) {
+          failed.push_back(peer);
+          continue;
+        }
+        PlannedPacket heartbeat;
+        heartbeat.header.flags = wire::flags::kHeartbeat;
+        enqueue(seal(*session, identity::routing_id(node_id), heartbeat), session->address);
+        if (!session->routed) enqueue(Bytes(encoded.begin(), encoded.end()), session->address);
+        sweep_streams(*session, now);
+      }
+      for (const std::uint64_t peer : failed) remove_peer(peer);
+      routes.sweep(now, 3 * timeout_ns());
+      std::erase_if(proximity, [&](const auto& entry) { return now - entry.second > 3 * timeout_ns(); });
+      std::erase_if(pingwave_seen_at, [&](const auto& entry) {
+        if (now - entry.second <= 3 * timeout_ns()) return false;
+        pingwave_seen.erase(entry.first);
+        return true;
+      });
+      std::erase_if(pacers, [&](const auto& entry) { return now - entry.second.window_start_ns > 1'000'000'000; });
+    }
+    flush_outbox();
+  }
+
+  void sweep_streams(Session& session, std::int64_t now) {
+    std::erase_if(session.closed_streams,
+                  [&](const auto& entry) { return now - entry.second > kGrantQuarantineNs; });
+    std::erase_if(session.streams, [&](const auto& entry) { return now - entry.second.last_activity_ns > kStreamIdleNs; });
+    for (auto& [id, stream] : session.streams) {
+      std::erase_if(stream.reassembly, [&](const auto& entry) { return now - entry.second.started_ns > timeout_ns(); });
+    }
+  }
+
+  // Idempotent per (peer, stream): the first open's options stay in effect.
+  StreamHandle open_stream_locked(std::uint64_t peer_node_id, std::uint64_t stream_id, const StreamOptions& options) {
+    const auto it = sessions.find(peer_node_id);
+    if (it == sessions.end()) {
+      throw Error(ErrorKind::Connection,
+                  "connection error: open_stream: no session for peer " + hex_node(peer_node_id));
+    }
+    Session& session = *it->second;
+    auto [stream, inserted] = session.streams.try_emplace(stream_id);
+    if (inserted || stream->second.epoch == 0) {
+      // New, or so far only known from the peer's traffic: this open sets it up.
+      stream->second.options = options;
+      stream->second.epoch = session.next_epoch++;
+      stream->second.tx_credit = options.window_bytes;
+      stream->second.last_activity_ns = now_ns();
+      session.closed_streams.erase(stream_id);
+    }
+    return {peer_node_id, stream_id, stream->second.epoch};
+  }
+
+  // ---- blocking handshakes from API threads --------------------------------
+
+  void run_initiator(const SocketAddress& address, const Key32& peer_public_key, std::uint64_t peer_node_id,
+                     bool routed) {
+    const auto prologue = identity::mesh_prologue(node_id, peer_node_id);
+    std::unique_lock lock(mu);
+    check_open();
+    auto pending = std::make_shared<PendingInitiator>(
+        PendingInitiator{crypto::NoiseInitiator(config.psk, peer_public_key, prologue), peer_node_id, address, routed});
+    Bytes datagram;
+    if (routed) {
+      Bytes payload(8);
+      store_le(payload.data(), node_id);
+      datagram = handshake_datagram(pending->noise.write_message1(payload), wire::kRoutingHeaderSize);
+      wire::RoutingHeader route;
+      route.src_id = identity::routing_id(node_id);
+      route.dest_id = peer_node_id;
+      route.encode(datagram.data());
+      routed_initiators[identity::routing_id(peer_node_id)] = pending;
+    } else {
+      datagram = handshake_datagram(pending->noise.write_message1({}));
+      direct_initiators[address] = pending;
+    }
+    bool done = false;
+    for (unsigned attempt = 1; attempt <= config.handshake_attempts && !done; ++attempt) {
+      lock.unlock();
+      send_now(datagram, address);
+      lock.lock();
+      done = handshake_done.wait_for(lock, config.handshake_timeout,
+                                     [&] { return pending->done || shut_down.load(); });
+      if (!done && attempt < config.handshake_attempts) {
+        lock.unlock();
+        std::this_thread::sleep_for(std::min(100ms * attempt, std::chrono::milliseconds(5000)));
+        lock.lock();
+      }
+    }
+    if (routed) {
+      routed_initiators.erase(identity::routing_id(peer_node_id));
+    } else {
+      direct_initiators.erase(address);
+    }
+    check_open();
+    if (!pending->done) throw Error(ErrorKind::Connection, "connection error: handshake timeout");
+  }
+};
+
+MeshNode::MeshNode(const MeshConfig& config) : impl_(std::make_unique<Impl>(config)) {
+  Impl* impl = impl_.get();
+  impl->reactor->start([impl](std::span<const transport::Datagram> batch) { impl->on_receive(batch); });
+}
+
+MeshNode::~MeshNode() { shutdown(); }
+
+const Key32& MeshNode::public_key() const noexcept { return impl_->static_keys.public_key; }
+const Key32& MeshNode::entity_id() const noexcept { return impl_->identity.public_key(); }
+std::uint64_t MeshNode::node_id() const noexcept { return impl_->node_id; }
+
+SocketAddress MeshNode::local_address() const {
+  impl_->check_open();
+  return impl_->local_address;
+}
+
+void MeshNode::connect(const SocketAddress& address, const Key32& peer_public_key, std::uint64_t peer_node_id) {
+  impl_->run_initiator(address, peer_public_key, peer_node_id, false);
+}
+
+void MeshNode::connect_via(const SocketAddress& relay, const Key32& peer_public_key, std::uint64_t peer_node_id) {
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->check_open();
+    if (!impl_->peer_by_address.contains(relay)) {
+      throw Error(ErrorKind::Connection, "connection error: relay " + relay.to_string() + " is not a peer");
+    }
+  }
+  impl_->run_initiator(relay, peer_public_key, peer_node_id, true);
+}
+
+SocketAddress MeshNode::accept(std::uint64_t peer_node_id) {
+  std::unique_lock lock(impl_->mu);
+  impl_->check_open();
+  if (impl_->started) {
+    throw Error(ErrorKind::Connection,
+                "fatal error: Mesh::accept called after start() \u2014 the dispatch loop is already consuming "
+                "inbound packets and would race the responder handshake. Call accept() for every peer "
+                "BEFORE invoking start().");
+  }
+  if (impl_->acceptor) throw Error(ErrorKind::Connection, "fatal error: accept() is already waiting");
+  auto acceptor = std::make_shared<PendingAcceptor>(PendingAcceptor{peer_node_id, std::nullopt});
+  impl_->acceptor = acceptor;
+  const auto wait = impl_->config.handshake_timeout * impl_->config.handshake_attempts;
+  impl_->handshake_done.wait_for(lock, wait, [&] { return acceptor->initiator || impl_->shut_down.load(); });
+  impl_->acceptor.reset();
+  impl_->check_open();
+  if (!acceptor->initiator) throw Error(ErrorKind::Connection, "connection error: handshake timeout");
+  return *acceptor->initiator;
+}
+
+void MeshNode::start() {
+  std::lock_guard lock(impl_->mu);
+  impl_->check_open();
+  if (impl_->started) return;
+  impl_->started = true;
+  Impl* impl = impl_.get();
+  impl->reactor->every(impl->config.heartbeat_interval, [impl] { impl->on_tick(); });
+}
+
+void MeshNode::push_to(const SocketAddress& address, ByteView event) {
+  std::unique_lock lock(impl_->mu);
+  impl_->check_open();
+  const auto peer = impl_->peer_by_address.find(address);
+  if (peer == impl_->peer_by_address.end()) throw Error(ErrorKind::Connection, "connection error: unknown peer");
+  const StreamHandle handle =
+      impl_->open_stream_locked(peer->second, 0, StreamOptions{StreamReliability::FireAndForget, 0, 1});
+  lock.unlock();
+  send_on_stream(handle, {&event, 1});
+}
+
+std::vector<bus::StoredEvent> MeshNode::poll(std::size_t limit) {
+  std::lock_guard lock(impl_->mu);
+  impl_->check_open();
+  std::vector<bus::StoredEvent> out;
+  auto& shards = impl_->inbound;
+  for (std::size_t visited = 0; visited < shards.size() && out.size() < limit; ++visited) {
+    auto& queue = shards[impl_->poll_shard];
+    while (!queue.empty() && out.size() < limit) {
+      out.push_back(std::move(queue.front()));
+      queue.pop_front();
+    }
+    if (queue.empty()) impl_->poll_shard = (impl_->poll_shard + 1) % shards.size();
+  }
+  return out;
+}
+
+void MeshNode::add_route(std::uint64_t dest_node_id, const SocketAddress& next_hop) {
+  std::lock_guard lock(impl_->mu);
+  impl_->check_open();
+  impl_->routes.add_static(dest_node_id, next_hop);
+}
+
+std::size_t MeshNode::peer_count() const {
+  std::lock_guard lock(impl_->mu);
+  impl_->check_open();
+  return impl_->sessions.size();
+}
+
+std::size_t MeshNode::discovered_nodes() const {
+  std::lock_guard lock(impl_->mu);
+  impl_->check_open();
+  return impl_->proximity.size();
+}
+
+StreamHandle MeshNode::open_stream(std::uint64_t peer_node_id, std::uint64_t stream_id, const StreamOptions& options) {
+  std::lock_guard lock(impl_->mu);
+  impl_->check_open();
+  return impl_->open_stream_locked(peer_node_id, stream_id, options);
+}
+
+void MeshNode::close_stream(std::uint64_t peer_node_id, std::uint64_t stream_id) {
+  std::lock_guard lock(impl_->mu);
+  impl_->check_open();
+  const auto it = impl_->sessions.find(peer_node_id);
+  if (it == impl_->sessions.end()) return;
+  if (it->second->streams.erase(stream_id) > 0) it->second->closed_streams[stream_id] = now_ns();
+}
+
+void MeshNode::send_on_stream(const StreamHandle& handle, std::span<const ByteView> events) {
+  std::vector<PlannedPacket> packets;
+  std::shared_ptr<Session> session;
+  std::uint64_t needed = 0;
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->check_open();
+    const auto it = impl_->sessions.find(handle.peer_node_id);
+    if (it == impl_->sessions.end()) throw Error(ErrorKind::NotConnected, "stream not connected");
+    session = it->second;
+    const auto found = session->streams.find(handle.stream_id);
+    if (found == session->streams.end() || found->second.epoch != handle.epoch) {
+      throw Error(ErrorKind::NotConnected, "stream not connected");
+    }
+    StreamState& stream = found->second;
+    plan_event_packets(events, session->max_payload(), stream, packets);
+    for (const auto& packet : packets) needed += packet.plaintext.size() + kPacketOverhead;
+    const std::uint32_t window = stream.options.window_bytes;
+    // A send larger than the whole window goes out when the window is idle.
+    if (window > 0 && static_cast<std::int64_t>(needed) > stream.tx_credit && stream.tx_credit < window) {
+      ++stream.backpressure_events;
+      throw Error(ErrorKind::Backpressure, "stream would block (queue full)");
+    }
+    if (window > 0) stream.tx_credit -= static_cast<std::int64_t>(needed);
+    stream.tx_bytes_sent += needed;
+    stream.last_activity_ns = now_ns();
+    const std::uint8_t flags =
+        stream.options.reliability == StreamReliability::Reliable ? wire::flags::kReliable : std::uint8_t{0};
+    for (auto& packet : packets) {
+      packet.header.flags = flags;
+      packet.header.stream_id = handle.stream_id;
+      packet.header.sequence = stream.tx_seq++;
+    }
+  }
+  std::vector<Bytes> datagrams;
+  datagrams.reserve(packets.size());
+  for (auto& packet : packets) datagrams.push_back(Impl::seal(*session, identity::routing_id(impl_->node_id), packet));
+  std::vector<transport::Datagram> batch;
+  batch.reserve(datagrams.size());
+  for (const auto& datagram : datagrams) batch.push_back({datagram, session->address});
+  const std::size_t sent = impl_->reactor->send(batch);
+  if (sent < batch.size()) {
+    std::uint64_t unsent = 0;
+    for (std::size_t i = sent; i < packets.size(); ++i) unsent += packets[i].plaintext.size() + kPacketOverhead;
+    {
+      std::lock_guard lock(impl_->mu);
+      const auto found = session->streams.find(handle.stream_id);
+      if (found != session->streams.end() && found->second.epoch == handle.epoch) {
+        found->second.tx_bytes_sent -= unsent;
+        if (found->second.options.window_bytes > 0) found->second.tx_credit += static_cast<std::int64_t>(unsent);
+      }
+    }
+    throw Error(ErrorKind::Transport,
+                std::string("stream transport error: ") + std::strerror(impl_->reactor->last_send_error()));
+  }
+}
+
+std::optional<StreamStats> MeshNode::stream_stats(std::uint64_t peer_node_id, std::uint64_t stream_id) const {
+  std::lock_guard lock(impl_->mu);
+  impl_->check_open();
+  const auto it = impl_->sessions.find(peer_node_id);
+  if (it == impl_->sessions.end()) return std::nullopt;
+  const auto found = it->second->streams.find(stream_id);
+  if (found == it->second->streams.end()) return std::nullopt;
+  const StreamState& stream = found->second;
+  StreamStats stats;
+  stats.tx_seq = stream.tx_seq;
+  stats.rx_seq = stream.rx_seq;
+  for (const auto& [id, event] : stream.reassembly) stats.inbound_pending += event.pieces.size();
+  stats.last_activity_ns = static_cast<std::uint64_t>(stream.last_activity_ns);
+  stats.active = true;
+  stats.backpressure_events = stream.backpressure_events;
+  stats.tx_credit_remaining = static_cast<std::uint32_t>(std::clamp<std::int64_t>(stream.tx_credit, 0, 0xFFFFFFFF));
+  stats.tx_window = stream.options.window_bytes;
+  stats.credit_grants_received = stream.credit_grants_received;
+  stats.credit_grants_sent = stream.credit_grants_sent;
+  return stats;
+}
+
+MeshCounters MeshNode::counters() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->counters;
+}
+
+void MeshNode::shutdown() {
+  if (impl_->shut_down.exchange(true)) return;
+  impl_->handshake_done.notify_all();
+  impl_->reactor->stop();
+  std::lock_guard lock(impl_->mu);
+  impl_->sessions.clear();
+  impl_->peer_by_address.clear();
+  impl_->handshake_done.notify_all();
+}
+
+bool MeshNode::is_shut_down() const noexcept { return impl_->shut_down.load(); }
+
+}  // namespace net::mesh
