@@ -105,3 +105,29 @@ std::optional<bool> Arguments::get_bool(const char* name) const {
 }
 
 }  // namespace net::python
+
+namespace net::python {
+
+std::vector<std::uint8_t> parse_hex(std::string_view text, const std::string& prefix) {
+  auto fail = [&](const std::string& detail) {
+    PyErr_SetString(PyExc_ValueError, (prefix + detail).c_str());
+    throw nb::python_error();
+  };
+  auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  if (text.size() % 2 != 0) fail("Odd number of digits");
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (digit(text[i]) < 0) fail("Invalid character '" + std::string(1, text[i]) + "' at position " + std::to_string(i));
+  }
+  std::vector<std::uint8_t> out(text.size() / 2);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    out[i] = static_cast<std::uint8_t>(digit(text[2 * i]) << 4 | digit(text[2 * i + 1]));
+  }
+  return out;
+}
+
+}  // namespace net::python

@@ -39,3 +39,11 @@ std::uint64_t to_unsigned(nanobind::handle value, const char* function, const ch
 std::string to_str(nanobind::handle value, const char* function, const char* name);
 
 }  // namespace net::python
+
+namespace net::python {
+
+// Hex text to bytes, or ValueError(prefix + the Rust hex crate's detail:
+// "Invalid character 'z' at position 0", "Odd number of digits").
+std::vector<std::uint8_t> parse_hex(std::string_view text, const std::string& prefix);
+
+}  // namespace net::python

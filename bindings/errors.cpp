@@ -9,6 +9,7 @@ namespace net::python {
 namespace {
 
 PyObject* g_backpressure_error = nullptr;
+PyObject* g_not_connected_error = nullptr;
 
 PyObject* python_class_for(ErrorKind kind) {
   switch (kind) {
@@ -16,6 +17,9 @@ PyObject* python_class_for(ErrorKind kind) {
     case ErrorKind::InvalidConfig:
     case ErrorKind::InvalidFilter: return PyExc_ValueError;
     case ErrorKind::Backpressure: return g_backpressure_error;
+    case ErrorKind::NotConnected: return g_not_connected_error;
+    case ErrorKind::Connection:
+    case ErrorKind::Transport:
     case ErrorKind::InvalidCursor:
     case ErrorKind::ShutDown:
     case ErrorKind::Internal: return PyExc_RuntimeError;
@@ -49,6 +53,9 @@ void init_errors(nb::module_& m) {
       "A bounded buffer is full: a ring in fail_producer mode, or a stream's credit window.",
       PyExc_RuntimeError, nullptr);
   m.attr("BackpressureError") = nb::handle(g_backpressure_error);
+  g_not_connected_error = PyErr_NewExceptionWithDoc(
+      "net._net.NotConnectedError", "The stream was closed or its peer's session is gone.", nullptr, nullptr);
+  m.attr("NotConnectedError") = nb::handle(g_not_connected_error);
 
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
     try {

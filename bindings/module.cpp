@@ -4,10 +4,12 @@
 #include "bus.hpp"
 #include "errors.hpp"
 #include "keys.hpp"
+#include "mesh.hpp"
 
 NB_MODULE(_net, m) {
   m.doc() = "net: native engine (libnet) of the event bus and encrypted mesh";
   net::python::init_errors(m);
   net::python::init_bus(m);
   net::python::init_keys(m);
+  net::python::init_mesh(m);
 }

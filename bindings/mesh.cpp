@@ -1,0 +1,359 @@
+// NetMesh, NetStream and NetStreamStats over mesh::MeshNode: argument
+// checks with the original's messages, the GIL released around anything that
+// waits on the network, and "<operation>: " prefixes on core errors.
+#include "mesh.hpp"
+
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "arguments.hpp"
+#include "errors.hpp"
+#include "net/core/error.hpp"
+#include "net/mesh/mesh_node.hpp"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace net::python {
+namespace {
+
+using mesh::MeshNode;
+using mesh::SocketAddress;
+
+constexpr std::array<const char*, 12> kMeshParameters = {
+    "bind_addr", "psk", "heartbeat_interval_ms", "session_timeout_ms", "num_shards", "identity_seed",
+    "capability_gc_interval_ms", "require_signed_capabilities", "subnet", "subnet_policy", "reflex_override",
+    "try_port_mapping"};
+
+struct NetStream {
+  mesh::StreamHandle handle;
+};
+
+[[noreturn]] void raise(PyObject* type, const std::string& message) {
+  PyErr_SetString(type, message.c_str());
+  throw nb::python_error();
+}
+
+SocketAddress parse_address(std::string_view text) {
+  try {
+    return SocketAddress::parse(text);
+  } catch (const Error& e) {
+    raise(PyExc_ValueError, std::string("invalid address: ") + e.what());
+  }
+}
+
+Key32 parse_public_key(std::string_view text) {
+  const auto bytes = parse_hex(text, "invalid hex: ");
+  if (bytes.size() != 32) raise(PyExc_ValueError, "public key must be 32 bytes");
+  Key32 key;
+  std::copy(bytes.begin(), bytes.end(), key.begin());
+  return key;
+}
+
+// Runs `call`, re-raising core errors as "<operation>: <message>" (same class).
+template <class Call>
+auto with_context(const char* operation, Call&& call) {
+  try {
+    return call();
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::ShutDown) throw;
+    throw Error(e.kind(), std::string(operation) + ": " + e.what());
+  }
+}
+
+void require_open(const MeshNode& node) {
+  if (node.is_shut_down()) throw Error(ErrorKind::ShutDown, "MeshNode has been shut down");
+}
+
+std::string hex_id(std::uint64_t value) {
+  char text[24];
+  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
+  return text;
+}
+
+mesh::MeshConfig config_from(const Arguments& arguments) {
+  mesh::MeshConfig config;
+  const auto bind = arguments.get_str("bind_addr");
+  if (!bind) raise(PyExc_TypeError, "NetMesh() missing required argument 'bind_addr'");
+  config.bind_address = parse_address(*bind);
+  const auto psk_text = arguments.get_str("psk");
+  if (!psk_text) raise(PyExc_TypeError, "NetMesh() missing required argument 'psk'");
+  const auto psk = parse_hex(*psk_text, "invalid PSK hex: ");
+  if (psk.size() != 32) raise(PyExc_ValueError, "PSK must be 32 bytes (64 hex chars)");
+  std::copy(psk.begin(), psk.end(), config.psk.begin());
+  if (const auto ms = arguments.get_unsigned("heartbeat_interval_ms", UINT64_MAX)) {
+    config.heartbeat_interval = std::chrono::milliseconds(std::max<std::uint64_t>(*ms, 1));
+  }
+  if (const auto ms = arguments.get_unsigned("session_timeout_ms", UINT64_MAX)) {
+    config.session_timeout = std::chrono::milliseconds(std::max<std::uint64_t>(*ms, 1));
+  }
+  if (const auto shards = arguments.get_unsigned("num_shards", 0xFFFF)) {
+    config.num_shards = static_cast<std::uint16_t>(std::max<std::uint64_t>(*shards, 1));
+  }
+  if (const auto seed = arguments.get("identity_seed")) {
+    if (!PyBytes_Check(seed->ptr())) {
+      raise(PyExc_TypeError, std::string("NetMesh() argument 'identity_seed' must be bytes, not ") +
+                                 Py_TYPE(seed->ptr())->tp_name);
+    }
+    const auto size = static_cast<std::size_t>(PyBytes_GET_SIZE(seed->ptr()));
+    if (size != 32) raise(PyExc_ValueError, "identity_seed must be 32 bytes, got " + std::to_string(size));
+    Key32 bytes;
+    std::memcpy(bytes.data(), PyBytes_AS_STRING(seed->ptr()), 32);
+    config.identity_seed = bytes;
+  }
+  arguments.get_unsigned("capability_gc_interval_ms", UINT64_MAX);
+  arguments.get_bool("require_signed_capabilities");
+  arguments.get_bool("try_port_mapping");
+  return config;
+}
+
+std::string mesh_init_signature() {
+  return "def __init__(self, bind_addr: str, psk: str, heartbeat_interval_ms: int | None = None, "
+         "session_timeout_ms: int | None = None, num_shards: int | None = None, "
+         "identity_seed: bytes | None = None, capability_gc_interval_ms: int | None = None, "
+         "require_signed_capabilities: bool | None = None, subnet: list[int] | None = None, "
+         "subnet_policy: dict | None = None, reflex_override: str | None = None, "
+         "try_port_mapping: bool | None = None) -> None";
+}
+
+mesh::StreamOptions stream_options(std::optional<std::string> reliability, nb::handle window_bytes,
+                                   nb::handle fairness_weight) {
+  mesh::StreamOptions options;
+  if (reliability && *reliability == "reliable") {
+    options.reliability = mesh::StreamReliability::Reliable;
+  } else if (reliability && *reliability != "fire_and_forget") {
+    raise(PyExc_ValueError,
+          "unknown reliability mode \"" + *reliability + "\"; expected \"fire_and_forget\" or \"reliable\"");
+  }
+  options.window_bytes = static_cast<std::uint32_t>(to_unsigned(window_bytes, "open_stream", "window_bytes", 0xFFFFFFFF));
+  options.fairness_weight = static_cast<std::uint8_t>(to_unsigned(fairness_weight, "open_stream", "fairness_weight", 0xFF));
+  return options;
+}
+
+// The events of a send as owned bytes: any bytes-like object or sequence of
+// small ints; str refused.
+std::vector<Bytes> event_payloads(nb::handle events) {
+  if (PyUnicode_Check(events.ptr()) || PyBytes_Check(events.ptr()) || !PySequence_Check(events.ptr())) {
+    raise(PyExc_TypeError, "events must be a list of bytes-like objects");
+  }
+  std::vector<Bytes> out;
+  const nb::object sequence = nb::steal(PySequence_Fast(events.ptr(), "events must be a list"));
+  if (!sequence.is_valid()) throw nb::python_error();
+  const Py_ssize_t count = PySequence_Fast_GET_SIZE(sequence.ptr());
+  PyObject** items = PySequence_Fast_ITEMS(sequence.ptr());
+  out.reserve(static_cast<std::size_t>(count));
+  for (Py_ssize_t i = 0; i < count; ++i) {
+    PyObject* item = items[i];
+    if (PyUnicode_Check(item)) raise(PyExc_TypeError, "events must be bytes-like, not str");
+    Py_buffer view;
+    if (PyObject_GetBuffer(item, &view, PyBUF_SIMPLE) == 0) {
+      const auto* data = static_cast<const std::uint8_t*>(view.buf);
+      out.emplace_back(data, data + view.len);
+      PyBuffer_Release(&view);
+      continue;
+    }
+    PyErr_Clear();
+    const nb::object bytes = nb::steal(PyBytes_FromObject(item));
+    if (!bytes.is_valid()) throw nb::python_error();
+    const auto* data = reinterpret_cast<const std::uint8_t*>(PyBytes_AS_STRING(bytes.ptr()));
+    out.emplace_back(data, data + PyBytes_GET_SIZE(bytes.ptr()));
+  }
+  return out;
+}
+
+// Sends, retrying backpressure with 5 ms doubling to 200 ms, at most
+// max_retries times; the GIL is released throughout.
+void send_retrying(MeshNode& node, const NetStream& stream, nb::handle events, std::uint64_t max_retries) {
+  const std::vector<Bytes> payloads = event_payloads(events);
+  std::vector<ByteView> views(payloads.begin(), payloads.end());
+  nb::gil_scoped_release unlocked;
+  auto delay = std::chrono::milliseconds(5);
+  for (std::uint64_t attempt = 0;; ++attempt) {
+    try {
+      node.send_on_stream(stream.handle, views);
+      return;
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::Backpressure || attempt >= max_retries) throw;
+    }
+    std::this_thread::sleep_for(delay);
+    delay = std::min(delay * 2, std::chrono::milliseconds(200));
+  }
+}
+
+}  // namespace
+
+void init_mesh(nb::module_& m) {
+  nb::class_<NetStream>(m, "NetStream", "A handle to a stream opened with NetMesh.open_stream().")
+      .def_prop_ro("peer_node_id", [](const NetStream& s) { return s.handle.peer_node_id; })
+      .def_prop_ro("stream_id", [](const NetStream& s) { return s.handle.stream_id; })
+      .def("__repr__", [](const NetStream& s) {
+        return "NetStream(peer_node_id=" + hex_id(s.handle.peer_node_id) + ", stream_id=" +
+               hex_id(s.handle.stream_id) + ")";
+      });
+
+  nb::class_<mesh::StreamStats>(m, "NetStreamStats", "Counters of one stream (NetMesh.stream_stats()).")
+      .def_ro("tx_seq", &mesh::StreamStats::tx_seq)
+      .def_ro("rx_seq", &mesh::StreamStats::rx_seq)
+      .def_ro("inbound_pending", &mesh::StreamStats::inbound_pending)
+      .def_ro("last_activity_ns", &mesh::StreamStats::last_activity_ns)
+      .def_ro("active", &mesh::StreamStats::active)
+      .def_ro("backpressure_events", &mesh::StreamStats::backpressure_events)
+      .def_ro("tx_credit_remaining", &mesh::StreamStats::tx_credit_remaining)
+      .def_ro("tx_window", &mesh::StreamStats::tx_window)
+      .def_ro("credit_grants_received", &mesh::StreamStats::credit_grants_received)
+      .def_ro("credit_grants_sent", &mesh::StreamStats::credit_grants_sent);
+
+  nb::class_<MeshNode>(m, "NetMesh", "A node of the encrypted multi-peer mesh.")
+      .def(
+          "__init__",
+          [](MeshNode* self, nb::args args, nb::kwargs kwargs) {
+            const Arguments arguments("NetMesh", kMeshParameters, args, kwargs);
+            const mesh::MeshConfig config = config_from(arguments);
+            with_context("MeshNode", [&] { new (self) MeshNode(config); });
+          },
+          nb::sig(mesh_init_signature().c_str()))
+      .def_prop_ro("public_key", [](const MeshNode& node) {
+        require_open(node);
+        return to_hex(node.public_key());
+      })
+      .def_prop_ro("entity_id", [](const MeshNode& node) {
+        require_open(node);
+        const Key32& id = node.entity_id();
+        return nb::bytes(reinterpret_cast<const char*>(id.data()), id.size());
+      })
+      .def_prop_ro("node_id", [](const MeshNode& node) {
+        require_open(node);
+        return node.node_id();
+      })
+      .def(
+          "connect",
+          [](MeshNode& node, const std::string& peer_addr, const std::string& peer_public_key, nb::handle peer_node_id) {
+            const SocketAddress address = parse_address(peer_addr);
+            const Key32 key = parse_public_key(peer_public_key);
+            const auto id = to_unsigned(peer_node_id, "connect", "peer_node_id", UINT64_MAX);
+            nb::gil_scoped_release unlocked;
+            with_context("connect", [&] { node.connect(address, key, id); });
+          },
+          "peer_addr"_a, "peer_public_key"_a, "peer_node_id"_a,
+          nb::sig("def connect(self, peer_addr: str, peer_public_key: str, peer_node_id: int) -> None"))
+      .def(
+          "connect_via",
+          [](MeshNode& node, const std::string& relay_addr, const std::string& peer_public_key,
+             nb::handle peer_node_id) {
+            const SocketAddress relay = parse_address(relay_addr);
+            const Key32 key = parse_public_key(peer_public_key);
+            const auto id = to_unsigned(peer_node_id, "connect_via", "peer_node_id", UINT64_MAX);
+            nb::gil_scoped_release unlocked;
+            with_context("connect", [&] { node.connect_via(relay, key, id); });
+          },
+          "relay_addr"_a, "peer_public_key"_a, "peer_node_id"_a,
+          nb::sig("def connect_via(self, relay_addr: str, peer_public_key: str, peer_node_id: int) -> None"),
+          "Handshake with a node reachable through the connected peer at relay_addr (ours).")
+      .def(
+          "accept",
+          [](MeshNode& node, nb::handle peer_node_id) {
+            const auto id = to_unsigned(peer_node_id, "accept", "peer_node_id", UINT64_MAX);
+            nb::gil_scoped_release unlocked;
+            return with_context("accept", [&] { return node.accept(id).to_string(); });
+          },
+          "peer_node_id"_a, nb::sig("def accept(self, peer_node_id: int) -> str"))
+      .def("start", [](MeshNode& node) { node.start(); })
+      .def(
+          "push_to",
+          [](MeshNode& node, const std::string& peer_addr, const std::string& json) {
+            const SocketAddress address = parse_address(peer_addr);
+            nb::gil_scoped_release unlocked;
+            with_context("send", [&] { node.push_to(address, as_bytes(json)); });
+            return true;
+          },
+          "peer_addr"_a, "json"_a)
+      .def(
+          "poll",
+          [](MeshNode& node, nb::handle limit) {
+            const auto count = to_unsigned(limit, "poll", "limit", UINT64_MAX);
+            return with_context("poll", [&] { return node.poll(count); });
+          },
+          "limit"_a, nb::sig("def poll(self, limit: int) -> list[StoredEvent]"))
+      .def(
+          "add_route",
+          [](MeshNode& node, nb::handle dest_node_id, const std::string& next_hop_addr) {
+            const auto id = to_unsigned(dest_node_id, "add_route", "dest_node_id", UINT64_MAX);
+            node.add_route(id, parse_address(next_hop_addr));
+          },
+          "dest_node_id"_a, "next_hop_addr"_a,
+          nb::sig("def add_route(self, dest_node_id: int, next_hop_addr: str) -> None"))
+      .def("peer_count", &MeshNode::peer_count)
+      .def("discovered_nodes", &MeshNode::discovered_nodes)
+      .def(
+          "open_stream",
+          [](MeshNode& node, nb::handle peer_node_id, nb::handle stream_id, std::optional<std::string> reliability,
+             nb::handle window_bytes, nb::handle fairness_weight) {
+            const auto peer = to_unsigned(peer_node_id, "open_stream", "peer_node_id", UINT64_MAX);
+            const auto id = to_unsigned(stream_id, "open_stream", "stream_id", UINT64_MAX);
+            const auto options = stream_options(std::move(reliability), window_bytes, fairness_weight);
+            return NetStream{with_context("open_stream", [&] { return node.open_stream(peer, id, options); })};
+          },
+          "peer_node_id"_a, "stream_id"_a, "reliability"_a = nb::none(), "window_bytes"_a = 65536,
+          "fairness_weight"_a = 1,
+          nb::sig("def open_stream(self, peer_node_id: int, stream_id: int, reliability: str | None = None, "
+                  "window_bytes: int = 65536, fairness_weight: int = 1) -> NetStream"))
+      .def(
+          "close_stream",
+          [](MeshNode& node, nb::handle peer_node_id, nb::handle stream_id) {
+            node.close_stream(to_unsigned(peer_node_id, "close_stream", "peer_node_id", UINT64_MAX),
+                              to_unsigned(stream_id, "close_stream", "stream_id", UINT64_MAX));
+          },
+          "peer_node_id"_a, "stream_id"_a,
+          nb::sig("def close_stream(self, peer_node_id: int, stream_id: int) -> None"))
+      .def(
+          "send_on_stream",
+          [](MeshNode& node, const NetStream& stream, nb::handle events) { send_retrying(node, stream, events, 0); },
+          "stream"_a, "events"_a,
+          nb::sig("def send_on_stream(self, stream: NetStream, events: typing.Sequence[bytes]) -> None"))
+      .def(
+          "send_with_retry",
+          [](MeshNode& node, const NetStream& stream, nb::handle events, nb::handle max_retries) {
+            send_retrying(node, stream, events, to_unsigned(max_retries, "send_with_retry", "max_retries", 0xFFFFFFFF));
+          },
+          "stream"_a, "events"_a, "max_retries"_a = 8,
+          nb::sig("def send_with_retry(self, stream: NetStream, events: typing.Sequence[bytes], "
+                  "max_retries: int = 8) -> None"))
+      .def(
+          "send_blocking",
+          [](MeshNode& node, const NetStream& stream, nb::handle events) { send_retrying(node, stream, events, 4096); },
+          "stream"_a, "events"_a,
+          nb::sig("def send_blocking(self, stream: NetStream, events: typing.Sequence[bytes]) -> None"))
+      .def(
+          "stream_stats",
+          [](MeshNode& node, nb::handle peer_node_id, nb::handle stream_id) {
+            return node.stream_stats(to_unsigned(peer_node_id, "stream_stats", "peer_node_id", UINT64_MAX),
+                                     to_unsigned(stream_id, "stream_stats", "stream_id", UINT64_MAX));
+          },
+          "peer_node_id"_a, "stream_id"_a,
+          nb::sig("def stream_stats(self, peer_node_id: int, stream_id: int) -> NetStreamStats | None"))
+      .def("shutdown", &MeshNode::shutdown, nb::call_guard<nb::gil_scoped_release>())
+      .def("__enter__", [](nb::handle self) { return nb::borrow(self); }, nb::sig("def __enter__(self) -> NetMesh"))
+      .def(
+          "__exit__",
+          [](MeshNode& node, nb::handle, nb::handle, nb::handle) {
+            {
+              nb::gil_scoped_release unlocked;
+              node.shutdown();
+            }
+            return false;
+          },
+          "_exc_type"_a.none(), "_exc_val"_a.none(), "_exc_tb"_a.none())
+      .def("__repr__", [](const MeshNode& node) {
+        if (node.is_shut_down()) return std::string("NetMesh(shutdown)");
+        return "NetMesh(addr=" + node.local_address().to_string() + ", peers=" + std::to_string(node.peer_count()) +
+               ", nodes=" + std::to_string(node.discovered_nodes()) + ")";
+      });
+}
+
+}  // namespace net::python
