@@ -1,4 +1,4 @@
-"""Shared fixtures and helpers for the event bus tests.
+"""Shared fixtures and helpers for the event bus and mesh tests.
 
 Helpers that tests call directly (``drain``, ``Tail``, ...) are imported with
 ``from conftest import ...``; fixtures are found by pytest as usual.
@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import re
+import threading
+import time
 from collections import defaultdict
 
 import net
@@ -113,3 +117,115 @@ def assert_exactly_once_in_shard_order(events, expected_raws, gapless: bool = Tr
         assert ids == sorted(set(ids)), f"shard {shard} delivered out of order"
         if gapless:
             assert ids == list(range(ids[0], ids[0] + len(ids))), f"shard {shard} skipped an event"
+
+
+# --- NetMesh helpers (test_mesh_*.py) -------------------------------------------------------
+
+MESH_SHUT_DOWN = "MeshNode has been shut down"
+LOOPBACK_ANY_PORT = "127.0.0.1:0"
+_MESH_REPR = re.compile(r"NetMesh\(addr=(?P<addr>[^,]+), peers=(?P<peers>\d+), nodes=(?P<nodes>\d+)\)")
+
+
+def fresh_psk() -> str:
+    return os.urandom(32).hex()
+
+
+def mesh_address(mesh: net.NetMesh) -> str:
+    """The bound `ip:port`, read from the repr (NetMesh has no `addr` property)."""
+    match = _MESH_REPR.fullmatch(repr(mesh))
+    assert match, f"unexpected repr {mesh!r}"
+    return match["addr"]
+
+
+def wait_until(condition, timeout: float = 2.0, what: str = "condition"):
+    """Calls `condition()` until it returns something truthy; returns that value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached within {timeout} s (last value {value!r})")
+        time.sleep(0.005)
+
+
+def poll_until(mesh: net.NetMesh, count: int, timeout: float = 2.0) -> list:
+    """Polls `mesh` until `count` events arrived; fails on a timeout or on extra events."""
+    events: list = []
+    deadline = time.monotonic() + timeout
+    while len(events) < count:
+        events.extend(mesh.poll(1000))
+        if len(events) < count and time.monotonic() > deadline:
+            raise AssertionError(f"got {len(events)} of {count} events within {timeout} s")
+        time.sleep(0.002)
+    assert len(events) == count, f"expected {count} events, got {len(events)}"
+    return events
+
+
+def handshake(initiator: net.NetMesh, responder: net.NetMesh, timeout: float = 30.0) -> str:
+    """`responder.accept()` in a thread while `initiator.connect()` runs on this thread.
+
+    Returns what `accept` returned (the initiator's `ip:port`). Only works if both calls
+    release the GIL."""
+    outcome: dict = {}
+
+    def accept() -> None:
+        try:
+            outcome["addr"] = responder.accept(initiator.node_id)
+        except BaseException as error:  # re-raised on the test's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        initiator.connect(mesh_address(responder), responder.public_key, responder.node_id)
+    finally:
+        thread.join(timeout)
+    assert not thread.is_alive(), "accept() did not return"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["addr"]
+
+
+@pytest.fixture
+def psk() -> str:
+    """A fresh pre-shared key per test, so meshes of different tests never talk."""
+    return fresh_psk()
+
+
+@pytest.fixture
+def make_mesh(psk):
+    """Builds `NetMesh`es on 127.0.0.1 (ephemeral port, the test's PSK unless given) that are
+    shut down when the test ends."""
+    meshes = []
+
+    def make(bind_addr: str = LOOPBACK_ANY_PORT, key: str | None = None, **kwargs) -> net.NetMesh:
+        mesh = net.NetMesh(bind_addr, key or psk, **kwargs)
+        meshes.append(mesh)
+        return mesh
+
+    yield make
+    for mesh in meshes:
+        mesh.shutdown()
+
+
+@pytest.fixture
+def make_pair(make_mesh):
+    """Two meshes with a session between them: `make_pair(start=True, **kwargs) -> (a, b)`,
+    `a` the initiator. With `start=False` neither receive loop runs yet."""
+
+    def make(start: bool = True, **kwargs) -> tuple[net.NetMesh, net.NetMesh]:
+        initiator, responder = make_mesh(**kwargs), make_mesh(**kwargs)
+        handshake(initiator, responder)
+        if start:
+            initiator.start()
+            responder.start()
+        return initiator, responder
+
+    return make
+
+
+@pytest.fixture
+def pair(make_pair) -> tuple[net.NetMesh, net.NetMesh]:
+    """Two started meshes with a session between them."""
+    return make_pair()

@@ -25,6 +25,7 @@
 #include "net/wire/event_frames.hpp"
 #include "net/wire/packet_header.hpp"
 #include "net/wire/pingwave.hpp"
+#include "net/wire/reliability_ack.hpp"
 #include "net/wire/routing_header.hpp"
 #include "net/wire/stream_window.hpp"
 #include "routing_table.hpp"
@@ -42,6 +43,9 @@ constexpr std::int64_t kStreamIdleNs = 300'000'000'000;
 constexpr int kHandshakesPerSecond = 5;
 constexpr std::size_t kMaxReassemblyBytes = 256u << 20;  ///< per session, incomplete events
 constexpr int kFailureMisses = 3;                         ///< session timeouts of silence -> Failed
+constexpr auto kReliabilityTick = std::chrono::milliseconds(10);  ///< acks and overdue resends
+constexpr std::int64_t kGapAckHoldoffNs = 2'000'000;       ///< at most one immediate gap report per 2 ms
+constexpr std::int64_t kStaleGapNs = 2'000'000'000;        ///< a sender that never resends (the original's)
 
 std::int64_t now_ns() noexcept { return static_cast<std::int64_t>(monotonic_ns()); }
 
@@ -68,12 +72,6 @@ std::uint64_t wall_clock_us() {
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count());
 }
-
-// A packet to seal: its header (sequence, flags...) and plaintext payload.
-struct PlannedPacket {
-  wire::PacketHeader header;
-  Bytes plaintext;
-};
 
 // Frames `events` into packets of at most `max_payload` bytes; an event too
 // large for one packet becomes pieces of its own (frag_flags).
@@ -202,11 +200,12 @@ struct MeshNode::Impl {
   // ---- sending -----------------------------------------------------------
 
   // Seals `packet` for `session` (any thread; takes the next TX counter).
-  static Bytes seal(Session& session, std::uint32_t self_routing_id, PlannedPacket& packet) {
-    packet.header.session_id = session.keys.session_id;
+  static Bytes seal(Session& session, std::uint32_t self_routing_id, const PlannedPacket& packet) {
+    wire::PacketHeader header = packet.header;
+    header.session_id = session.keys.session_id;
     const std::uint64_t counter = session.tx_counter.fetch_add(1, std::memory_order_relaxed);
     const std::size_t headroom = session.routed ? wire::kRoutingHeaderSize : 0;
-    Bytes datagram = transport::seal_packet(packet.header, session.keys, counter, packet.plaintext, headroom);
+    Bytes datagram = transport::seal_packet(header, session.keys, counter, packet.plaintext, headroom);
     if (session.routed) {
       wire::RoutingHeader route;
       route.src_id = self_routing_id;
@@ -368,6 +367,7 @@ struct MeshNode::Impl {
     const std::int64_t now = now_ns();
     session.last_activity_ns = now;
     if (header.has(wire::flags::kHeartbeat)) return plaintext->empty();
+    if (header.has(wire::flags::kNack)) return on_ack(session, *plaintext, header, now);
     switch (header.subprotocol_id) {
       case wire::subprotocol::kStreamWindow: return on_grant(session, *plaintext, header, now);
       default: return on_event_data(session, std::move(*plaintext), header, now);
@@ -405,38 +405,72 @@ struct MeshNode::Impl {
     return it->second;
   }
 
-  // The original's receive-side window for RELIABLE packets: drop what is
-  // behind or already seen, accept up to 64 ahead.
-  static bool fresh_reliable(StreamState& stream, std::uint64_t seq) {
-    if (seq < stream.next_expected) return false;
-    if (seq == stream.next_expected) {
-      ++stream.next_expected;
-      while (stream.sack_bits & 1) {
-        stream.sack_bits >>= 1;
-        ++stream.next_expected;
-      }
-      stream.sack_bits >>= 1;
-      return true;
-    }
-    const std::uint64_t offset = seq - stream.next_expected - 1;
-    if (offset >= 64 || (stream.sack_bits >> offset) & 1) return false;
-    stream.sack_bits |= std::uint64_t{1} << offset;
+  bool on_ack(Session& session, const Bytes& plaintext, const wire::PacketHeader& header, std::int64_t now) {
+    const auto ack = wire::ReliabilityAck::decode(plaintext);
+    if (!ack) return false;
+    const auto it = session.streams.find(header.stream_id);
+    if (it == session.streams.end()) return true;
+    resend(session, it->second.retransmit.on_ack(*ack, now));
     return true;
+  }
+
+  void resend(Session& session, const std::vector<SharedPacket>& packets) {
+    for (const auto& packet : packets) enqueue(seal(session, identity::routing_id(node_id), *packet), session.address);
+    counters.retransmissions += packets.size();
+  }
+
+  void enqueue_ack(Session& session, std::uint64_t stream_id, StreamState& stream, std::int64_t now) {
+    PlannedPacket packet;
+    packet.header.flags = wire::flags::kNack;
+    packet.header.stream_id = stream_id;
+    const auto body = stream.reorder.ack().encode();
+    packet.plaintext.assign(body.begin(), body.end());
+    enqueue(seal(session, identity::routing_id(node_id), packet), session.address);
+    stream.ack_due = false;
+    stream.last_ack_ns = now;
+  }
+
+  // Credit accounting for an accepted packet: one grant back per packet.
+  void account(Session& session, std::uint64_t stream_id, StreamState& stream, std::size_t payload_size) {
+    stream.rx_consumed += payload_size + kPacketOverhead;
+    if (stream.options.window_bytes == 0) return;
+    const auto grant = wire::StreamWindowGrant{stream_id, stream.rx_consumed}.encode();
+    enqueue_control(session, wire::subprotocol::kStreamWindow, wire::kGrantStreamId, session.grant_sequence++, grant);
+    ++stream.credit_grants_sent;
   }
 
   bool on_event_data(Session& session, Bytes plaintext, const wire::PacketHeader& header, std::int64_t now) {
     StreamState& stream = inbound_stream(session, header.stream_id, now);
-    if (header.has(wire::flags::kReliable) && !fresh_reliable(stream, header.sequence)) return false;
     stream.last_activity_ns = now;
     stream.rx_seq = std::max(stream.rx_seq, header.sequence + 1);
-    stream.rx_consumed += plaintext.size() + kPacketOverhead;
-    if (stream.options.window_bytes > 0) {
-      const auto grant = wire::StreamWindowGrant{header.stream_id, stream.rx_consumed}.encode();
-      enqueue_control(session, wire::subprotocol::kStreamWindow, wire::kGrantStreamId, session.grant_sequence++,
-                      grant);
-      ++stream.credit_grants_sent;
+    if (!header.has(wire::flags::kReliable)) {
+      account(session, header.stream_id, stream, plaintext.size());
+      deliver(stream, header, std::move(plaintext), now);
+      return true;
     }
-    if (header.frag_flags & wire::frag::kFragment) return on_fragment(session, stream, std::move(plaintext), header, now);
+    const std::size_t payload_size = plaintext.size();
+    std::vector<ReceivedPacket> release;
+    switch (stream.reorder.receive({header, std::move(plaintext)}, now, release)) {
+      case ReorderBuffer::Verdict::Duplicate: stream.ack_due = true; return true;
+      case ReorderBuffer::Verdict::Overflow: return false;
+      case ReorderBuffer::Verdict::Accepted: break;
+    }
+    account(session, header.stream_id, stream, payload_size);
+    for (auto& packet : release) deliver(stream, packet.header, std::move(packet.plaintext), now);
+    if (stream.reorder.has_gap() && now - stream.last_ack_ns > kGapAckHoldoffNs) {
+      enqueue_ack(session, header.stream_id, stream, now);
+    } else {
+      stream.ack_due = true;
+    }
+    return true;
+  }
+
+  // Hands a packet's events (or a piece of a fragmented one) to the inbound queues.
+  void deliver(StreamState& stream, const wire::PacketHeader& header, Bytes plaintext, std::int64_t now) {
+    if (header.frag_flags & wire::frag::kFragment) {
+      on_fragment(stream, std::move(plaintext), header, now);
+      return;
+    }
     const auto owner = std::make_shared<Bytes>(std::move(plaintext));
     const auto frames = wire::read_frames(*owner, header.event_count);
     const auto shard = static_cast<std::uint16_t>(header.stream_id % inbound.size());
@@ -445,11 +479,9 @@ struct MeshNode::Impl {
           owner, {reinterpret_cast<const char*>(frames[i].data()), frames[i].size()}, header.sequence,
           header.sequence, shard, static_cast<std::int32_t>(i)});
     }
-    return true;
   }
 
-  bool on_fragment(Session& session, StreamState& stream, Bytes piece, const wire::PacketHeader& header,
-                   std::int64_t now) {
+  void on_fragment(StreamState& stream, Bytes piece, const wire::PacketHeader& header, std::int64_t now) {
     Reassembly& event = stream.reassembly[header.fragment_id];
     if (event.pieces.empty()) event.started_ns = now;
     if (header.frag_flags & wire::frag::kLastFragment) event.total = header.fragment_offset + 1;
@@ -459,10 +491,10 @@ struct MeshNode::Impl {
     for (const auto& [id, other] : stream.reassembly) pending += other.bytes;
     if (pending > kMaxReassemblyBytes) {
       stream.reassembly.erase(header.fragment_id);
-      return false;
+      ++counters.datagrams_dropped;
+      return;
     }
-    (void)session;
-    if (event.total < 0 || event.pieces.size() != static_cast<std::size_t>(event.total)) return true;
+    if (event.total < 0 || event.pieces.size() != static_cast<std::size_t>(event.total)) return;
     auto whole = std::make_shared<Bytes>();
     whole->reserve(event.bytes);
     for (const auto& [offset, bytes] : event.pieces) whole->insert(whole->end(), bytes.begin(), bytes.end());
@@ -471,7 +503,6 @@ struct MeshNode::Impl {
     inbound[shard].push_back(bus::StoredEvent{
         whole, {reinterpret_cast<const char*>(whole->data()), whole->size()}, header.sequence, header.sequence,
         shard, 0});
-    return true;
   }
 
   // ---- handshakes --------------------------------------------------------
@@ -620,6 +651,23 @@ struct MeshNode::Impl {
     flush_outbox();
   }
 
+  void on_reliability_tick() {
+    {
+      std::lock_guard lock(mu);
+      const std::int64_t now = now_ns();
+      for (auto& [peer, session] : sessions) {
+        for (auto& [stream_id, stream] : session->streams) {
+          std::vector<ReceivedPacket> release;
+          stream.reorder.skip_stale_gap(now, kStaleGapNs, release);
+          for (auto& packet : release) deliver(stream, packet.header, std::move(packet.plaintext), now);
+          if (stream.ack_due) enqueue_ack(*session, stream_id, stream, now);
+          if (stream.retransmit.size() > 0) resend(*session, stream.retransmit.overdue(now));
+        }
+      }
+    }
+    flush_outbox();
+  }
+
   void sweep_streams(Session& session, std::int64_t now) {
     std::erase_if(session.closed_streams,
                   [&](const auto& entry) { return now - entry.second > kGrantQuarantineNs; });
@@ -698,6 +746,7 @@ struct MeshNode::Impl {
 MeshNode::MeshNode(const MeshConfig& config) : impl_(std::make_unique<Impl>(config)) {
   Impl* impl = impl_.get();
   impl->reactor->start([impl](std::span<const transport::Datagram> batch) { impl->on_receive(batch); });
+  impl->reactor->every(kReliabilityTick, [impl] { impl->on_reliability_tick(); });
 }
 
 MeshNode::~MeshNode() { shutdown(); }
@@ -816,6 +865,7 @@ void MeshNode::close_stream(std::uint64_t peer_node_id, std::uint64_t stream_id)
 
 void MeshNode::send_on_stream(const StreamHandle& handle, std::span<const ByteView> events) {
   std::vector<PlannedPacket> packets;
+  std::vector<SharedPacket> shared;
   std::shared_ptr<Session> session;
   std::uint64_t needed = 0;
   {
@@ -840,24 +890,26 @@ void MeshNode::send_on_stream(const StreamHandle& handle, std::span<const ByteVi
     if (window > 0) stream.tx_credit -= static_cast<std::int64_t>(needed);
     stream.tx_bytes_sent += needed;
     stream.last_activity_ns = now_ns();
-    const std::uint8_t flags =
-        stream.options.reliability == StreamReliability::Reliable ? wire::flags::kReliable : std::uint8_t{0};
+    const bool reliable = stream.options.reliability == StreamReliability::Reliable;
+    shared.reserve(packets.size());
     for (auto& packet : packets) {
-      packet.header.flags = flags;
+      packet.header.flags = reliable ? wire::flags::kReliable : std::uint8_t{0};
       packet.header.stream_id = handle.stream_id;
       packet.header.sequence = stream.tx_seq++;
+      shared.push_back(std::make_shared<const PlannedPacket>(std::move(packet)));
+      if (reliable) stream.retransmit.add(shared.back(), now_ns());
     }
   }
   std::vector<Bytes> datagrams;
-  datagrams.reserve(packets.size());
-  for (auto& packet : packets) datagrams.push_back(Impl::seal(*session, identity::routing_id(impl_->node_id), packet));
+  datagrams.reserve(shared.size());
+  for (const auto& packet : shared) datagrams.push_back(Impl::seal(*session, identity::routing_id(impl_->node_id), *packet));
   std::vector<transport::Datagram> batch;
   batch.reserve(datagrams.size());
   for (const auto& datagram : datagrams) batch.push_back({datagram, session->address});
   const std::size_t sent = impl_->reactor->send(batch);
   if (sent < batch.size()) {
     std::uint64_t unsent = 0;
-    for (std::size_t i = sent; i < packets.size(); ++i) unsent += packets[i].plaintext.size() + kPacketOverhead;
+    for (std::size_t i = sent; i < shared.size(); ++i) unsent += shared[i]->plaintext.size() + kPacketOverhead;
     {
       std::lock_guard lock(impl_->mu);
       const auto found = session->streams.find(handle.stream_id);

@@ -13,6 +13,7 @@
 #include "net/crypto/replay_window.hpp"
 #include "net/crypto/session_keys.hpp"
 #include "net/mesh/mesh_node.hpp"
+#include "reliable_stream.hpp"
 
 namespace net::mesh {
 
@@ -40,9 +41,12 @@ struct StreamState {
   std::uint16_t next_fragment_id = 0;
   std::unordered_map<std::uint16_t, Reassembly> reassembly;
 
-  // Duplicate suppression for packets flagged RELIABLE (the original's window).
-  std::uint64_t next_expected = 0;
-  std::uint64_t sack_bits = 0;
+  // Packets flagged RELIABLE: what we sent and may resend, what we received
+  // and acknowledge.
+  RetransmitQueue retransmit;
+  ReorderBuffer reorder;
+  bool ack_due = false;
+  std::int64_t last_ack_ns = 0;
 };
 
 struct Session {

@@ -1,0 +1,581 @@
+"""NetMesh (API.md §4.1, §4.3, §4.4, §4.9; REFERENCE.md §3): construction, identity,
+handshakes, push_to/poll, routing through a relay, failure detection and shutdown, all on
+real UDP sockets on 127.0.0.1."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+
+import net
+import pytest
+from conftest import (
+    LOOPBACK_ANY_PORT,
+    MESH_SHUT_DOWN,
+    fresh_psk,
+    handshake,
+    mesh_address,
+    poll_until,
+    wait_until,
+)
+
+HEX64 = re.compile(r"[0-9a-f]{64}")
+U64_KWARGS = ["heartbeat_interval_ms", "session_timeout_ms", "capability_gc_interval_ms"]
+# Appendix A: identities of two fixed seeds.
+SEED_VECTORS = [
+    (bytes(32), "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29", 0x2A22743FEE3E433D),
+    (
+        bytes(range(32)),
+        "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8",
+        0xBD826A5D0A6394F5,
+    ),
+]
+
+
+def port_of(address: str) -> int:
+    host, port = address.rsplit(":", 1)
+    assert host == "127.0.0.1"
+    return int(port)
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# --- constructor ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bind_addr", ["nope", "127.0.0.1", "127.0.0.1:99999", "127.0.0.1:-1", "", ":0", "localhost:0"]
+)
+def test_bad_bind_addr_is_a_value_error(bind_addr):
+    with pytest.raises(ValueError) as info:
+        net.NetMesh(bind_addr, fresh_psk())
+    assert type(info.value) is ValueError
+    assert str(info.value).startswith("invalid address: ")
+    assert len(str(info.value)) > len("invalid address: ")
+
+
+@pytest.mark.parametrize("psk", ["zz" * 32, "g" + "0" * 63, "abc", " " + "0" * 63])
+def test_psk_that_is_not_hex(psk):
+    with pytest.raises(ValueError) as info:
+        net.NetMesh(LOOPBACK_ANY_PORT, psk)
+    assert str(info.value).startswith("invalid PSK hex: ")
+    assert len(str(info.value)) > len("invalid PSK hex: ")
+
+
+@pytest.mark.parametrize("psk", ["", "00", "ab" * 31, "ab" * 33, "00" * 64])
+def test_psk_of_the_wrong_length(psk):
+    with pytest.raises(ValueError) as info:
+        net.NetMesh(LOOPBACK_ANY_PORT, psk)
+    assert info.value.args == ("PSK must be 32 bytes (64 hex chars)",)
+
+
+def test_psk_hex_is_case_insensitive(make_mesh):
+    assert isinstance(make_mesh(key=fresh_psk().upper()), net.NetMesh)
+
+
+@pytest.mark.parametrize("length", [0, 1, 31, 33, 64])
+def test_identity_seed_of_the_wrong_length(length):
+    with pytest.raises(ValueError) as info:
+        net.NetMesh(LOOPBACK_ANY_PORT, fresh_psk(), identity_seed=bytes(length))
+    assert info.value.args == (f"identity_seed must be 32 bytes, got {length}",)
+
+
+@pytest.mark.parametrize(
+    "seed", [bytearray(32), memoryview(bytes(32)), "a" * 32, list(range(32))], ids=type
+)
+def test_identity_seed_must_be_bytes(seed):
+    with pytest.raises(TypeError):
+        net.NetMesh(LOOPBACK_ANY_PORT, fresh_psk(), identity_seed=seed)
+
+
+@pytest.mark.parametrize("seed,entity_id,node_id", SEED_VECTORS)
+def test_identity_seed_fixes_entity_and_node_id_but_not_the_noise_key(
+    make_mesh, seed, entity_id, node_id
+):
+    first, second = make_mesh(identity_seed=seed), make_mesh(identity_seed=seed)
+    for mesh in (first, second):
+        assert mesh.entity_id.hex() == entity_id
+        assert mesh.node_id == node_id
+    assert first.public_key != second.public_key
+
+
+def test_without_a_seed_every_mesh_gets_a_fresh_identity(make_mesh):
+    first, second = make_mesh(), make_mesh()
+    assert first.entity_id != second.entity_id
+    assert first.node_id != second.node_id
+    assert first.public_key != second.public_key
+
+
+@pytest.mark.parametrize("value", [-1, 2**64])
+@pytest.mark.parametrize("kwarg", U64_KWARGS)
+def test_out_of_range_u64_arguments_overflow(kwarg, value):
+    with pytest.raises(OverflowError):
+        net.NetMesh(LOOPBACK_ANY_PORT, fresh_psk(), **{kwarg: value})
+
+
+@pytest.mark.parametrize("value", [-1, 65536])
+def test_out_of_range_num_shards_overflows(value):
+    with pytest.raises(OverflowError):
+        net.NetMesh(LOOPBACK_ANY_PORT, fresh_psk(), num_shards=value)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"bind_addr": b"127.0.0.1:0"},
+        {"bind_addr": None},
+        {"psk": b"00" * 32},
+        {"psk": None},
+        {"num_shards": "4"},
+        {"num_shards": 4.0},
+        {"heartbeat_interval_ms": "50"},
+        {"session_timeout_ms": 1.5},
+        {"capability_gc_interval_ms": [1]},
+        {"require_signed_capabilities": 1},
+        {"require_signed_capabilities": "yes"},
+        {"no_such_option": 1},
+    ],
+    ids=lambda kwargs: "-".join(f"{k}={v!r}" for k, v in kwargs.items()),
+)
+def test_wrong_argument_types_are_type_errors(kwargs):
+    arguments = {"bind_addr": LOOPBACK_ANY_PORT, "psk": fresh_psk(), **kwargs}
+    with pytest.raises(TypeError):
+        net.NetMesh(**arguments)
+
+
+def test_psk_is_required():
+    with pytest.raises(TypeError):
+        net.NetMesh(LOOPBACK_ANY_PORT)
+
+
+def test_every_parameter_by_keyword(psk):
+    with net.NetMesh(
+        bind_addr=LOOPBACK_ANY_PORT,
+        psk=psk,
+        heartbeat_interval_ms=100,
+        session_timeout_ms=1000,
+        num_shards=2,
+        identity_seed=SEED_VECTORS[0][0],
+        capability_gc_interval_ms=1000,
+        require_signed_capabilities=False,
+    ) as mesh:
+        assert mesh.node_id == SEED_VECTORS[0][2]
+        assert mesh.peer_count() == 0
+
+
+def test_parameters_are_positional_in_the_documented_order(psk):
+    seed, _, node_id = SEED_VECTORS[1]
+    with net.NetMesh(LOOPBACK_ANY_PORT, psk, 100, 1000, 2, seed, 1000, False) as mesh:
+        assert mesh.node_id == node_id
+
+
+def test_port_zero_binds_an_ephemeral_port(make_mesh):
+    port = port_of(mesh_address(make_mesh()))
+    assert 0 < port < 65536
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe, pytest.raises(OSError):
+        probe.bind(("127.0.0.1", port))
+
+
+def test_an_explicit_port_is_used(make_mesh):
+    port = free_udp_port()
+    assert mesh_address(make_mesh(f"127.0.0.1:{port}")) == f"127.0.0.1:{port}"
+
+
+def test_a_port_in_use_is_a_runtime_error(make_mesh, psk):
+    taken = mesh_address(make_mesh())
+    with pytest.raises(RuntimeError) as info:
+        net.NetMesh(taken, psk)
+    assert str(info.value).startswith("MeshNode: ")
+
+
+# --- properties and repr ----------------------------------------------------------------------
+
+
+def test_identity_properties(make_mesh):
+    mesh = make_mesh()
+    assert isinstance(mesh.public_key, str) and HEX64.fullmatch(mesh.public_key)
+    assert type(mesh.entity_id) is bytes and len(mesh.entity_id) == 32
+    assert type(mesh.node_id) is int and 0 <= mesh.node_id < 2**64
+    assert mesh.public_key == mesh.public_key
+    for name in ("public_key", "entity_id", "node_id"):
+        with pytest.raises(AttributeError):
+            setattr(mesh, name, getattr(mesh, name))
+
+
+def test_repr_of_a_fresh_mesh(make_mesh):
+    mesh = make_mesh()
+    assert re.fullmatch(r"NetMesh\(addr=127\.0\.0\.1:\d+, peers=0, nodes=0\)", repr(mesh))
+    assert mesh.peer_count() == 0
+    assert mesh.discovered_nodes() == 0
+
+
+def test_repr_counts_peers_and_discovered_nodes(make_pair):
+    a, b = make_pair(heartbeat_interval_ms=50)
+    assert repr(a) == f"NetMesh(addr={mesh_address(a)}, peers=1, nodes={a.discovered_nodes()})"
+    wait_until(lambda: a.discovered_nodes() == 1 and b.discovered_nodes() == 1, what="pingwaves")
+    assert repr(a) == f"NetMesh(addr={mesh_address(a)}, peers=1, nodes=1)"
+    assert repr(b) == f"NetMesh(addr={mesh_address(b)}, peers=1, nodes=1)"
+
+
+# --- shutdown and the context manager ---------------------------------------------------------
+
+ANY_KEY = "ab" * 32
+CALLS_AFTER_SHUTDOWN = {
+    "public_key": lambda m, peer, stream, addr: m.public_key,
+    "entity_id": lambda m, peer, stream, addr: m.entity_id,
+    "node_id": lambda m, peer, stream, addr: m.node_id,
+    "connect": lambda m, peer, stream, addr: m.connect(addr, ANY_KEY, peer),
+    "connect_via": lambda m, peer, stream, addr: m.connect_via(addr, ANY_KEY, peer),
+    "accept": lambda m, peer, stream, addr: m.accept(peer),
+    "start": lambda m, peer, stream, addr: m.start(),
+    "push_to": lambda m, peer, stream, addr: m.push_to(addr, "{}"),
+    "poll": lambda m, peer, stream, addr: m.poll(10),
+    "add_route": lambda m, peer, stream, addr: m.add_route(peer, addr),
+    "peer_count": lambda m, peer, stream, addr: m.peer_count(),
+    "discovered_nodes": lambda m, peer, stream, addr: m.discovered_nodes(),
+    "open_stream": lambda m, peer, stream, addr: m.open_stream(peer, 2),
+    "close_stream": lambda m, peer, stream, addr: m.close_stream(peer, 1),
+    "send_on_stream": lambda m, peer, stream, addr: m.send_on_stream(stream, [b"x"]),
+    "send_with_retry": lambda m, peer, stream, addr: m.send_with_retry(stream, [b"x"]),
+    "send_blocking": lambda m, peer, stream, addr: m.send_blocking(stream, [b"x"]),
+    "stream_stats": lambda m, peer, stream, addr: m.stream_stats(peer, 1),
+}
+
+
+@pytest.mark.parametrize("call", CALLS_AFTER_SHUTDOWN.values(), ids=CALLS_AFTER_SHUTDOWN.keys())
+def test_every_method_and_property_raises_after_shutdown(pair, call):
+    a, b = pair
+    stream = a.open_stream(b.node_id, 1)
+    a.shutdown()
+    with pytest.raises(RuntimeError) as info:
+        call(a, b.node_id, stream, mesh_address(b))
+    assert type(info.value) is RuntimeError
+    assert info.value.args == (MESH_SHUT_DOWN,)
+
+
+def test_shutdown_is_idempotent(make_mesh):
+    mesh = make_mesh()
+    assert mesh.shutdown() is None
+    assert mesh.shutdown() is None
+    assert repr(mesh) == "NetMesh(shutdown)"
+
+
+def test_shutdown_releases_the_port(psk):
+    mesh = net.NetMesh(LOOPBACK_ANY_PORT, psk)
+    address = mesh_address(mesh)
+    mesh.start()
+    mesh.shutdown()
+    again = net.NetMesh(address, psk)
+    assert mesh_address(again) == address
+    again.shutdown()
+
+
+def test_context_manager_returns_the_mesh_and_shuts_it_down(psk):
+    with net.NetMesh(LOOPBACK_ANY_PORT, psk) as mesh:
+        assert isinstance(mesh, net.NetMesh)
+        assert mesh.peer_count() == 0
+    assert repr(mesh) == "NetMesh(shutdown)"
+    with pytest.raises(RuntimeError, match=f"^{MESH_SHUT_DOWN}$"):
+        mesh.peer_count()
+
+
+def test_context_manager_does_not_swallow_exceptions(psk):
+    with pytest.raises(KeyError, match="boom"), net.NetMesh(LOOPBACK_ANY_PORT, psk) as mesh:
+        raise KeyError("boom")
+    assert repr(mesh) == "NetMesh(shutdown)"
+
+
+def test_exit_requires_all_three_arguments_and_returns_false(make_mesh):
+    mesh = make_mesh()
+    assert mesh.__enter__() is mesh
+    with pytest.raises(TypeError):
+        mesh.__exit__()
+    with pytest.raises(TypeError):
+        mesh.__exit__(None, None)
+    assert repr(mesh) != "NetMesh(shutdown)"
+    error = ValueError("x")
+    assert mesh.__exit__(ValueError, error, error.__traceback__) is False
+    assert repr(mesh) == "NetMesh(shutdown)"
+    assert mesh.__exit__(None, None, None) is False
+
+
+# --- handshake --------------------------------------------------------------------------------
+
+
+def test_accept_in_a_thread_and_connect_on_the_main_thread(make_mesh):
+    """`accept` blocks in a thread while `connect` runs here: only possible if both release
+    the GIL. `accept` returns the initiator's address."""
+    initiator, responder = make_mesh(), make_mesh()
+    assert handshake(initiator, responder) == mesh_address(initiator)
+    assert initiator.peer_count() == 1
+    assert responder.peer_count() == 1
+
+
+def test_python_threads_run_while_accept_blocks(make_mesh):
+    initiator, responder = make_mesh(), make_mesh()
+    ticks = []
+    accepted = threading.Event()
+
+    def accept() -> None:
+        responder.accept(initiator.node_id)
+        accepted.set()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    counter = threading.Thread(target=lambda: ticks.extend(range(1000)), daemon=True)
+    counter.start()
+    counter.join(2)
+    assert len(ticks) == 1000 and not accepted.is_set()
+    initiator.connect(mesh_address(responder), responder.public_key, responder.node_id)
+    assert accepted.wait(5)
+    thread.join(5)
+
+
+def test_connect_works_after_start(make_mesh):
+    initiator, responder = make_mesh(), make_mesh()
+    initiator.start()
+    assert initiator.start() is None  # idempotent
+    assert handshake(initiator, responder) == mesh_address(initiator)
+    responder.start()
+    assert initiator.push_to(mesh_address(responder), '{"after": "start"}') is True
+    assert [event.raw for event in poll_until(responder, 1)] == ['{"after": "start"}']
+
+
+def test_accept_after_start_is_a_runtime_error(make_mesh):
+    mesh = make_mesh()
+    mesh.start()
+    with pytest.raises(RuntimeError) as info:
+        mesh.accept(12345)
+    assert str(info.value).startswith("accept: fatal error: Mesh::accept called after start()")
+
+
+@pytest.mark.parametrize(
+    "address,key,message",
+    [
+        ("127.0.0.1:9", "zz" * 32, "invalid hex: "),
+        ("127.0.0.1:9", "abc", "invalid hex: "),
+        ("127.0.0.1:9", "ab" * 31, "public key must be 32 bytes"),
+        ("127.0.0.1:9", "ab" * 33, "public key must be 32 bytes"),
+        ("127.0.0.1:9", "", "public key must be 32 bytes"),
+        ("nope", "ab" * 32, "invalid address: "),
+        ("127.0.0.1", "ab" * 32, "invalid address: "),
+    ],
+)
+def test_connect_argument_errors(make_mesh, address, key, message):
+    mesh = make_mesh()
+    with pytest.raises(ValueError) as info:
+        mesh.connect(address, key, 1)
+    if message.endswith(": "):
+        assert str(info.value).startswith(message)
+        assert len(str(info.value)) > len(message)
+    else:
+        assert info.value.args == (message,)
+    assert mesh.peer_count() == 0
+
+
+def test_connect_node_id_out_of_range(make_mesh):
+    mesh = make_mesh()
+    for node_id in (-1, 2**64):
+        with pytest.raises(OverflowError):
+            mesh.connect("127.0.0.1:9", "ab" * 32, node_id)
+    with pytest.raises(OverflowError):
+        mesh.accept(-1)
+
+
+def test_a_wrong_psk_times_out_and_leaves_no_session(make_mesh):
+    """Takes ~15 s: three handshake attempts of 5 s each."""
+    initiator, responder = make_mesh(key=fresh_psk()), make_mesh(key=fresh_psk())
+    outcome: dict = {}
+
+    def accept() -> None:
+        try:
+            outcome["addr"] = responder.accept(initiator.node_id)
+        except RuntimeError as error:
+            outcome["error"] = error
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    with pytest.raises(RuntimeError) as info:
+        initiator.connect(mesh_address(responder), responder.public_key, responder.node_id)
+    assert type(info.value) is RuntimeError
+    assert info.value.args == ("connect: connection error: handshake timeout",)
+    thread.join(30)
+    assert "addr" not in outcome
+    assert str(outcome["error"]).startswith("accept: ")
+    assert initiator.peer_count() == 0
+    assert responder.peer_count() == 0
+    with pytest.raises(RuntimeError, match="^send: connection error: unknown peer$"):
+        initiator.push_to(mesh_address(responder), "{}")
+
+
+# --- push_to / poll ---------------------------------------------------------------------------
+
+
+def test_push_to_and_poll_both_directions(make_mesh):
+    a, b = make_mesh(), make_mesh()
+    a_seen_by_b = handshake(a, b)
+    a.start()
+    b.start()
+    assert a.push_to(mesh_address(b), '{"from": "a"}') is True
+    assert b.push_to(a_seen_by_b, '{"from": "b"}') is True
+    (at_b,) = poll_until(b, 1)
+    (at_a,) = poll_until(a, 1)
+    assert at_b.raw == '{"from": "a"}' and at_b.parse() == {"from": "a"}
+    assert at_a.raw == '{"from": "b"}'
+
+
+def test_poll_returns_a_plain_list_of_stored_events(pair):
+    a, b = pair
+    assert type(b.poll(10)) is list
+    payloads = [f'{{"i": {i}}}' for i in range(3)]
+    for payload in payloads:
+        a.push_to(mesh_address(b), payload)
+    events = poll_until(b, 3)
+    assert all(type(event) is net.StoredEvent for event in events)
+    assert [event.raw for event in events] == payloads
+    assert [event.id for event in events] == ["0:0", "1:0", "2:0"]
+    assert [event.insertion_ts for event in events] == [0, 1, 2]
+    assert {event.shard_id for event in events} == {0}
+    assert repr(events[1]) == f"StoredEvent(id='1:0', shard_id=0, insertion_ts={events[1].insertion_ts})"
+    assert b.poll(10) == []
+
+
+def test_poll_limit(pair):
+    a, b = pair
+    for i in range(5):
+        a.push_to(mesh_address(b), f'{{"i": {i}}}')
+    # The receiver counts arrivals on stream 0 before anyone polls.
+    wait_until(lambda: (b.stream_stats(a.node_id, 0) or None) and b.stream_stats(a.node_id, 0).rx_seq == 5)
+    assert b.poll(0) == []
+    pages = [b.poll(2), b.poll(2), b.poll(2), b.poll(2)]
+    assert [len(page) for page in pages] == [2, 2, 1, 0]
+    assert [event.raw for page in pages for event in page] == [f'{{"i": {i}}}' for i in range(5)]
+    with pytest.raises(OverflowError):
+        b.poll(-1)
+
+
+def test_poll_drains_every_inbound_shard(pair):
+    """[WE DIFFER] The original only returns shard 0 (streams that are multiples of 4)."""
+    a, b = pair
+    for stream_id in range(1, 8):
+        a.send_on_stream(a.open_stream(b.node_id, stream_id), [f"stream {stream_id}".encode()])
+    a.push_to(mesh_address(b), "stream 0")
+    events = poll_until(b, 8)
+    by_raw = {event.raw: event for event in events}
+    assert sorted(by_raw) == [f"stream {i}" for i in range(8)]
+    for stream_id in range(8):
+        event = by_raw[f"stream {stream_id}"]
+        assert event.shard_id == stream_id % 4
+        assert event.id == "0:0"
+
+
+def test_events_land_in_stream_id_modulo_num_shards(make_pair):
+    a, b = make_pair(num_shards=3)
+    for stream_id in (3, 4, 5, 1000):
+        a.send_on_stream(a.open_stream(b.node_id, stream_id), [str(stream_id).encode()])
+    events = poll_until(b, 4)
+    assert {event.raw: event.shard_id for event in events} == {"3": 0, "4": 1, "5": 2, "1000": 1}
+
+
+def test_push_to_keeps_unicode_and_large_payloads(pair):
+    """[WE DIFFER] Events larger than one packet are fragmented (the original loses them)."""
+    a, b = pair
+    small = '{"text": "日本 😀"}'
+    large = '{"pad": "' + "x" * 1_000_000 + '"}'
+    a.push_to(mesh_address(b), small)
+    a.push_to(mesh_address(b), large)
+    events = poll_until(b, 2)
+    assert [event.raw for event in events] == [small, large]
+
+
+def test_push_to_an_unknown_peer(pair):
+    a, _ = pair
+    with pytest.raises(RuntimeError) as info:
+        a.push_to("127.0.0.1:9", "{}")
+    assert type(info.value) is RuntimeError
+    assert info.value.args == ("send: connection error: unknown peer",)
+
+
+def test_push_to_a_bad_address_or_payload(pair):
+    a, b = pair
+    with pytest.raises(ValueError, match="^invalid address: "):
+        a.push_to("nope", "{}")
+    with pytest.raises(TypeError):
+        a.push_to(mesh_address(b), b"{}")
+
+
+def test_add_route(make_mesh):
+    mesh = make_mesh()
+    assert mesh.add_route(0xDEADBEEF, "127.0.0.1:9") is None
+    with pytest.raises(ValueError, match="^invalid address: "):
+        mesh.add_route(1, "nope")
+    with pytest.raises(OverflowError):
+        mesh.add_route(-1, "127.0.0.1:9")
+
+
+# --- three nodes: relayed handshake -----------------------------------------------------------
+
+
+def test_connect_via_a_relay_then_streams_flow_both_ways(make_mesh):
+    """[WE DIFFER] After a relayed handshake the original only carries initiator → responder."""
+    relay = make_mesh(heartbeat_interval_ms=50)
+    left, right = make_mesh(heartbeat_interval_ms=50), make_mesh(heartbeat_interval_ms=50)
+    handshake(left, relay)
+    handshake(right, relay)
+    for mesh in (relay, left, right):
+        mesh.start()
+    wait_until(
+        lambda: left.discovered_nodes() == 2 and right.discovered_nodes() == 2,
+        what="pingwaves through the relay",
+    )
+    assert left.connect_via(mesh_address(relay), right.public_key, right.node_id) is None
+    assert left.peer_count() == 2
+    wait_until(lambda: right.peer_count() == 2, what="the responder's new session")
+
+    to_right = left.open_stream(right.node_id, 7, reliability="reliable")
+    to_left = right.open_stream(left.node_id, 7, reliability="reliable")
+    left.send_on_stream(to_right, [b"left to right"])
+    right.send_on_stream(to_left, [b"right to left"])
+    assert [event.raw for event in poll_until(right, 1)] == ["left to right"]
+    assert [event.raw for event in poll_until(left, 1)] == ["right to left"]
+    # Credit grants come back through the relay in both directions.
+    wait_until(lambda: left.stream_stats(right.node_id, 7).credit_grants_received >= 1)
+    wait_until(lambda: right.stream_stats(left.node_id, 7).credit_grants_received >= 1)
+    assert relay.poll(100) == []
+
+
+def test_connect_via_argument_errors(make_mesh):
+    mesh = make_mesh()
+    with pytest.raises(ValueError, match="^invalid address: "):
+        mesh.connect_via("nope", "ab" * 32, 1)
+    with pytest.raises(ValueError, match="^invalid hex: "):
+        mesh.connect_via("127.0.0.1:9", "zz" * 32, 1)
+    with pytest.raises(ValueError, match="^public key must be 32 bytes$"):
+        mesh.connect_via("127.0.0.1:9", "ab" * 16, 1)
+
+
+# --- failure detection ------------------------------------------------------------------------
+
+
+def test_a_silent_peer_is_dropped(make_pair):
+    a, b = make_pair(heartbeat_interval_ms=50, session_timeout_ms=200)
+    wait_until(lambda: a.discovered_nodes() == 1, what="pingwaves")
+    b.shutdown()
+    wait_until(lambda: a.peer_count() == 0, timeout=5, what="failure detection")
+    assert re.fullmatch(r"NetMesh\(addr=127\.0\.0\.1:\d+, peers=0, nodes=\d+\)", repr(a))
+
+
+def test_heartbeats_keep_an_idle_session_alive(make_pair):
+    a, b = make_pair(heartbeat_interval_ms=50, session_timeout_ms=200)
+    quiet_until = time.monotonic() + 1.0  # five session timeouts with nothing but heartbeats
+    while time.monotonic() < quiet_until:
+        assert a.peer_count() == 1 and b.peer_count() == 1
+        time.sleep(0.02)
+    a.push_to(mesh_address(b), '{"still": "here"}')
+    assert [event.raw for event in poll_until(b, 1)] == ['{"still": "here"}']
