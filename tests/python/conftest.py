@@ -166,10 +166,14 @@ def handshake(initiator: net.NetMesh, responder: net.NetMesh, timeout: float = 3
     """`responder.accept()` in a thread while `initiator.connect()` runs on this thread.
 
     Returns what `accept` returned (the initiator's `ip:port`). Only works if both calls
-    release the GIL."""
+    release the GIL. `connect` waits a moment so that `accept` is already listening: a msg1
+    that arrives earlier is dropped and costs a 5 s retry (see
+    test_mesh_api.py::test_a_msg1_sent_before_accept_is_not_lost)."""
     outcome: dict = {}
+    accepting = threading.Event()
 
     def accept() -> None:
+        accepting.set()
         try:
             outcome["addr"] = responder.accept(initiator.node_id)
         except BaseException as error:  # re-raised on the test's thread
@@ -177,6 +181,8 @@ def handshake(initiator: net.NetMesh, responder: net.NetMesh, timeout: float = 3
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
+    accepting.wait()
+    time.sleep(0.02)
     try:
         initiator.connect(mesh_address(responder), responder.public_key, responder.node_id)
     finally:

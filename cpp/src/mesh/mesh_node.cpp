@@ -46,6 +46,7 @@ constexpr int kFailureMisses = 3;                         ///< session timeouts 
 constexpr auto kReliabilityTick = std::chrono::milliseconds(10);  ///< acks and overdue resends
 constexpr std::int64_t kGapAckHoldoffNs = 2'000'000;       ///< at most one immediate gap report per 2 ms
 constexpr std::int64_t kStaleGapNs = 2'000'000'000;        ///< a sender that never resends (the original's)
+constexpr std::int64_t kCreditProbeNs = 50'000'000;        ///< starved and no grant for 50 ms: probe
 
 std::int64_t now_ns() noexcept { return static_cast<std::int64_t>(monotonic_ns()); }
 
@@ -387,6 +388,7 @@ struct MeshNode::Impl {
     if (it == session.streams.end()) return true;
     StreamState& stream = it->second;
     ++stream.credit_grants_received;
+    stream.last_grant_ns = now;
     const std::uint64_t total = std::min(grant->total_consumed, stream.tx_bytes_sent);
     if (total > stream.highest_grant) {
       stream.tx_credit = std::min<std::int64_t>(
@@ -410,8 +412,19 @@ struct MeshNode::Impl {
     if (!ack) return false;
     const auto it = session.streams.find(header.stream_id);
     if (it == session.streams.end()) return true;
-    resend(session, it->second.retransmit.on_ack(*ack, now));
+    StreamState& stream = it->second;
+    if (ack->next_expected == 0 && ack->highest_received == 0) {  // a credit probe: grant again
+      if (stream.options.window_bytes > 0 && stream.rx_consumed > 0) send_grant(session, header.stream_id, stream);
+      return true;
+    }
+    resend(session, stream.retransmit.on_ack(*ack, now));
     return true;
+  }
+
+  void send_grant(Session& session, std::uint64_t stream_id, StreamState& stream) {
+    const auto grant = wire::StreamWindowGrant{stream_id, stream.rx_consumed}.encode();
+    enqueue_control(session, wire::subprotocol::kStreamWindow, wire::kGrantStreamId, session.grant_sequence++, grant);
+    ++stream.credit_grants_sent;
   }
 
   void resend(Session& session, const std::vector<SharedPacket>& packets) {
@@ -419,11 +432,12 @@ struct MeshNode::Impl {
     counters.retransmissions += packets.size();
   }
 
-  void enqueue_ack(Session& session, std::uint64_t stream_id, StreamState& stream, std::int64_t now) {
+  void enqueue_ack(Session& session, std::uint64_t stream_id, StreamState& stream, std::int64_t now,
+                   bool credit_probe = false) {
     PlannedPacket packet;
     packet.header.flags = wire::flags::kNack;
     packet.header.stream_id = stream_id;
-    const auto body = stream.reorder.ack().encode();
+    const auto body = (credit_probe ? wire::ReliabilityAck{} : stream.reorder.ack()).encode();
     packet.plaintext.assign(body.begin(), body.end());
     enqueue(seal(session, identity::routing_id(node_id), packet), session.address);
     stream.ack_due = false;
@@ -433,10 +447,7 @@ struct MeshNode::Impl {
   // Credit accounting for an accepted packet: one grant back per packet.
   void account(Session& session, std::uint64_t stream_id, StreamState& stream, std::size_t payload_size) {
     stream.rx_consumed += payload_size + kPacketOverhead;
-    if (stream.options.window_bytes == 0) return;
-    const auto grant = wire::StreamWindowGrant{stream_id, stream.rx_consumed}.encode();
-    enqueue_control(session, wire::subprotocol::kStreamWindow, wire::kGrantStreamId, session.grant_sequence++, grant);
-    ++stream.credit_grants_sent;
+    if (stream.options.window_bytes > 0) send_grant(session, stream_id, stream);
   }
 
   bool on_event_data(Session& session, Bytes plaintext, const wire::PacketHeader& header, std::int64_t now) {
@@ -662,6 +673,11 @@ struct MeshNode::Impl {
           for (auto& packet : release) deliver(stream, packet.header, std::move(packet.plaintext), now);
           if (stream.ack_due) enqueue_ack(*session, stream_id, stream, now);
           if (stream.retransmit.size() > 0) resend(*session, stream.retransmit.overdue(now));
+          if (stream.credit_starved && now - stream.last_grant_ns > kCreditProbeNs &&
+              now - stream.last_probe_ns > kCreditProbeNs) {
+            stream.last_probe_ns = now;
+            enqueue_ack(*session, stream_id, stream, now, true);
+          }
         }
       }
     }
@@ -885,8 +901,10 @@ void MeshNode::send_on_stream(const StreamHandle& handle, std::span<const ByteVi
     // A send larger than the whole window goes out when the window is idle.
     if (window > 0 && static_cast<std::int64_t>(needed) > stream.tx_credit && stream.tx_credit < window) {
       ++stream.backpressure_events;
+      stream.credit_starved = true;
       throw Error(ErrorKind::Backpressure, "stream would block (queue full)");
     }
+    stream.credit_starved = false;
     if (window > 0) stream.tx_credit -= static_cast<std::int64_t>(needed);
     stream.tx_bytes_sent += needed;
     stream.last_activity_ns = now_ns();

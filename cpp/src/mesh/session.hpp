@@ -38,6 +38,11 @@ struct StreamState {
   std::uint64_t credit_grants_received = 0;
   std::uint64_t credit_grants_sent = 0;
   std::int64_t last_activity_ns = 0;
+  // A sender refused for credit asks for a fresh grant if none comes (the
+  // last one may have been lost): an all-zero ack is that probe.
+  bool credit_starved = false;
+  std::int64_t last_grant_ns = 0;
+  std::int64_t last_probe_ns = 0;
   std::uint16_t next_fragment_id = 0;
   std::unordered_map<std::uint16_t, Reassembly> reassembly;
 
