@@ -13,6 +13,7 @@
 #include "arguments.hpp"
 #include "fast_method.hpp"
 #include "ingest_result.hpp"
+#include "two_node.hpp"
 #include "json_python.hpp"
 #include "net/bus/event_bus.hpp"
 #include "net/core/error.hpp"
@@ -70,13 +71,12 @@ bus::EventBusConfig config_from(const Arguments& args) {
     if (!parsed) throw Error(ErrorKind::InvalidArgument, "Invalid backpressure mode: " + *mode);
     config.backpressure_mode = *parsed;
   }
-  // The adapters that carry events elsewhere come with their own issues; until
-  // then a request for one is refused with the original's feature message.
+  // Redis and JetStream come with their own issue; until then a request for
+  // one is refused with the original's feature message.
   if (args.get("redis_url")) throw std::runtime_error("Redis support not enabled. Rebuild with --features redis");
   if (args.get("jetstream_url")) {
     throw std::runtime_error("JetStream support not enabled. Rebuild with --features jetstream");
   }
-  if (args.get("net_bind_addr")) throw std::runtime_error("Net support not enabled. Rebuild with --features net");
   if (num_shards) config.num_shards = static_cast<std::uint16_t>(*num_shards);
   if (capacity) config.ring_buffer_capacity = static_cast<std::size_t>(*capacity);
   return config;
@@ -233,7 +233,15 @@ void init_bus(nb::module_& m) {
           "__init__",
           [](EventBus* self, nb::args args, nb::kwargs kwargs) {
             const Arguments arguments("Net", kNetParameters, args, kwargs);
-            new (self) EventBus(config_from(arguments));
+            const bus::EventBusConfig config = config_from(arguments);
+            auto two_node = two_node_config_from(arguments);
+            config.validate();
+            std::unique_ptr<bus::Adapter> adapter;
+            if (two_node) {
+              two_node->inbound = config;
+              adapter = std::make_unique<mesh::TwoNodeAdapter>(*two_node);
+            }
+            new (self) EventBus(config, std::move(adapter));
           },
           nb::sig(net_init_signature().c_str()))
       .def("ingest_raw_batch", &ingest_raw_batch, "events"_a,

@@ -10,6 +10,7 @@ import base64
 import json
 import os
 import re
+import socket
 import threading
 import time
 from collections import defaultdict
@@ -235,3 +236,89 @@ def make_pair(make_mesh):
 def pair(make_pair) -> tuple[net.NetMesh, net.NetMesh]:
     """Two started meshes with a session between them."""
     return make_pair()
+
+
+class Gate:
+    """A UDP forwarder on 127.0.0.1 between two meshes that can hold back the packets going
+    to `near` (e.g. credit grants) until `release()`: it makes "the grant has not arrived yet"
+    deterministic. `near` talks to the gate's `address` as if it were `far`."""
+
+    def __init__(self, near: str, far: str):
+        self.near, self.far = _socket_address(near), _socket_address(far)
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.settimeout(0.01)
+        self.address = "127.0.0.1:%d" % self.socket.getsockname()[1]
+        self.lock = threading.Lock()
+        self.holding = False
+        self.held: list[bytes] = []
+        self.closed = threading.Event()
+        self.thread = threading.Thread(target=self._forward, daemon=True)
+        self.thread.start()
+
+    def _forward(self) -> None:
+        while not self.closed.is_set():
+            try:
+                datagram, source = self.socket.recvfrom(65536)
+                with self.lock:
+                    if source == self.near:
+                        self.socket.sendto(datagram, self.far)
+                    elif source == self.far and self.holding:
+                        self.held.append(datagram)
+                    elif source == self.far:
+                        self.socket.sendto(datagram, self.near)
+            except OSError:  # includes the receive timeout
+                continue
+
+    def hold(self) -> None:
+        with self.lock:
+            self.holding = True
+
+    def release(self) -> None:
+        with self.lock:
+            self.holding = False
+            for datagram in self.held:
+                self.socket.sendto(datagram, self.near)
+            self.held.clear()
+
+    def held_count(self) -> int:
+        with self.lock:
+            return len(self.held)
+
+    def close(self) -> None:
+        self.closed.set()
+        self.thread.join(1)
+        self.socket.close()
+
+
+def _socket_address(address: str) -> tuple[str, int]:
+    host, port = address.rsplit(":", 1)
+    return host, int(port)
+
+
+@pytest.fixture
+def gated_pair(make_mesh):
+    """`(a, b, gate)`: two started meshes whose session runs through a `Gate`, so the test can
+    hold back everything `b` sends to `a` (credit grants included)."""
+    gates = []
+
+    def make(**kwargs) -> tuple[net.NetMesh, net.NetMesh, Gate]:
+        a, b = make_mesh(**kwargs), make_mesh(**kwargs)
+        gate = Gate(mesh_address(a), mesh_address(b))
+        gates.append(gate)
+        outcome: dict = {}
+        thread = threading.Thread(
+            target=lambda: outcome.setdefault("addr", b.accept(a.node_id)), daemon=True
+        )
+        thread.start()
+        time.sleep(0.02)  # let accept() listen first (see `handshake`)
+        a.connect(gate.address, b.public_key, b.node_id)
+        thread.join(10)
+        assert outcome["addr"] == gate.address
+        a.start()
+        b.start()
+        return a, b, gate
+
+    yield make
+    for gate in gates:
+        gate.close()

@@ -8,7 +8,7 @@ import threading
 
 import net
 import pytest
-from conftest import poll_until, wait_until
+from conftest import poll_until, raws, wait_until
 
 WOULD_BLOCK = "stream would block (queue full)"
 NOT_CONNECTED = "stream not connected"
@@ -34,15 +34,11 @@ def cost(*events: bytes) -> int:
     return sum(FRAME_OVERHEAD + len(event) for event in events) + PACKET_OVERHEAD
 
 
-def hex_payload(size: int, tag: str) -> bytes:
+def text_payload(size: int, tag: str) -> bytes:
     """`size` bytes of text that is valid UTF-8 (StoredEvent.raw is "" otherwise) and unique."""
     body = (tag.encode() + b"-" + bytes(range(48, 58)) * (size // 10 + 1))[:size]
     assert len(body) == size
     return body
-
-
-def raws(events) -> list[str]:
-    return [event.raw for event in events]
 
 
 def assert_backpressure(error: BaseException) -> None:
@@ -53,15 +49,6 @@ def assert_backpressure(error: BaseException) -> None:
 def assert_not_connected(error: BaseException) -> None:
     assert type(error) is net.NotConnectedError
     assert error.args == (NOT_CONNECTED,)
-
-
-@pytest.fixture
-def sender_only(make_pair):
-    """A pair where only the sender `a` runs its receive loop: the receiver `b` neither reads
-    data nor sends credit grants until the test calls `b.start()`."""
-    a, b = make_pair(start=False)
-    a.start()
-    return a, b
 
 
 # --- open_stream ------------------------------------------------------------------------------
@@ -177,15 +164,19 @@ def test_open_stream_with_the_largest_values(pair):
 # --- credit and backpressure ------------------------------------------------------------------
 
 
-def test_credit_is_spent_refused_and_granted_back(sender_only):
+def test_credit_is_spent_refused_and_granted_back(gated_pair):
     """REFERENCE §3.7 example: window 1000, a 500-byte event costs 584."""
-    a, b = sender_only
+    a, b, gate = gated_pair()
+    gate.hold()  # b's grants wait at the gate
     stream = a.open_stream(b.node_id, 1, window_bytes=1000)
     event = b"a" * 500
     a.send_on_stream(stream, [event])
     stats = a.stream_stats(b.node_id, 1)
     assert stats.tx_credit_remaining == 1000 - cost(event) == 416
+    assert stats.tx_window == 1000
     assert stats.tx_seq == 1 and stats.backpressure_events == 0
+    assert raws(poll_until(b, 1)) == ["a" * 500]
+    wait_until(lambda: b.stream_stats(a.node_id, 1).credit_grants_sent >= 1)
 
     with pytest.raises(net.BackpressureError) as info:
         a.send_on_stream(stream, [b"b" * 500])
@@ -193,13 +184,13 @@ def test_credit_is_spent_refused_and_granted_back(sender_only):
     stats = a.stream_stats(b.node_id, 1)
     assert stats.backpressure_events == 1
     assert stats.tx_credit_remaining == 416 and stats.tx_seq == 1
+    assert stats.credit_grants_received == 0
 
-    b.start()  # reads the first packet and grants its credit back
+    gate.release()
     wait_until(lambda: a.stream_stats(b.node_id, 1).tx_credit_remaining == 1000, what="grant")
     assert a.stream_stats(b.node_id, 1).credit_grants_received >= 1
-    wait_until(lambda: b.stream_stats(a.node_id, 1).credit_grants_sent >= 1)
     a.send_on_stream(stream, [b"b" * 500])
-    assert raws(poll_until(b, 2)) == ["a" * 500, "b" * 500]
+    assert raws(poll_until(b, 1)) == ["b" * 500]
     assert a.stream_stats(b.node_id, 1).backpressure_events == 1
 
 
@@ -209,63 +200,70 @@ def test_backpressure_error_is_an_exception_with_one_argument():
     assert net.BackpressureError(WOULD_BLOCK).args == (WOULD_BLOCK,)
 
 
-def test_a_batch_that_does_not_fit_sends_nothing(sender_only):
+def test_a_batch_that_does_not_fit_sends_nothing(gated_pair):
     """[WE DIFFER] send_on_stream is all-or-nothing: the original kept the packets that fit."""
-    a, b = sender_only
-    stream = a.open_stream(b.node_id, 1, window_bytes=10_000)
-    batch = [b"x" * 5000, b"y" * 5000]  # two packets of 5084 credit each
+    a, b, gate = gated_pair()
+    gate.hold()
+    stream = a.open_stream(b.node_id, 1, window_bytes=20_000)
+    a.send_on_stream(stream, [b"a" * 5000])
+    assert a.stream_stats(b.node_id, 1).tx_credit_remaining == 20_000 - 5084 == 14_916
+    batch = [b"x" * 8000, b"y" * 8000]  # two packets of 8084: the first would fit
     with pytest.raises(net.BackpressureError) as info:
         a.send_on_stream(stream, batch)
     assert_backpressure(info.value)
     stats = a.stream_stats(b.node_id, 1)
-    assert stats.tx_seq == 0
-    assert stats.tx_credit_remaining == 10_000
-    assert stats.backpressure_events == 1
-    b.start()
+    assert (stats.tx_seq, stats.tx_credit_remaining, stats.backpressure_events) == (1, 14_916, 1)
+    gate.release()
+    wait_until(lambda: a.stream_stats(b.node_id, 1).tx_credit_remaining == 20_000)
     a.send_on_stream(stream, [b"marker"])
-    assert raws(poll_until(b, 1)) == ["marker"]
+    assert raws(poll_until(b, 2)) == ["a" * 5000, "marker"]
     assert b.poll(10) == []
 
 
-def test_a_batch_that_fits_is_sent(sender_only):
-    a, b = sender_only
+def test_a_batch_that_fits_is_sent(gated_pair):
+    a, b, gate = gated_pair()
+    gate.hold()
     stream = a.open_stream(b.node_id, 1, window_bytes=1000)
     batch = [b"x" * 400, b"y" * 400]
     a.send_on_stream(stream, batch)
     assert a.stream_stats(b.node_id, 1).tx_credit_remaining == 1000 - cost(*batch)
-    b.start()
     assert raws(poll_until(b, 2)) == ["x" * 400, "y" * 400]
 
 
-def test_send_with_retry_waits_for_the_grant(sender_only):
-    a, b = sender_only
+def test_send_with_retry_waits_for_the_grant(gated_pair):
+    a, b, gate = gated_pair()
+    gate.hold()
     stream = a.open_stream(b.node_id, 1, window_bytes=1000)
     a.send_on_stream(stream, [b"1" * 500])
+    wait_until(lambda: gate.held_count() >= 1, what="the grant reaching the gate")
     with pytest.raises(net.BackpressureError):
         a.send_on_stream(stream, [b"2" * 500])
-    # The receiver starts while send_with_retry sleeps between attempts (GIL released).
-    starter = threading.Timer(0.05, b.start)
-    starter.start()
+    # The grant is let through while send_with_retry sleeps between attempts (GIL released).
+    releaser = threading.Timer(0.05, gate.release)
+    releaser.start()
     assert a.send_with_retry(stream, [b"2" * 500]) is None
-    starter.join()
+    releaser.join()
     assert raws(poll_until(b, 2)) == ["1" * 500, "2" * 500]
     assert a.stream_stats(b.node_id, 1).backpressure_events >= 2
 
 
-def test_send_blocking_waits_for_the_grant(sender_only):
-    a, b = sender_only
+def test_send_blocking_waits_for_the_grant(gated_pair):
+    a, b, gate = gated_pair()
+    gate.hold()
     stream = a.open_stream(b.node_id, 1, window_bytes=1000)
     a.send_on_stream(stream, [b"1" * 500])
-    starter = threading.Timer(0.05, b.start)
-    starter.start()
+    releaser = threading.Timer(0.05, gate.release)
+    releaser.start()
     assert a.send_blocking(stream, [b"2" * 500]) is None
-    starter.join()
+    releaser.join()
     assert raws(poll_until(b, 2)) == ["1" * 500, "2" * 500]
+    assert a.stream_stats(b.node_id, 1).backpressure_events >= 1
 
 
 @pytest.mark.parametrize("max_retries", [0, 2])
-def test_send_with_retry_gives_up_after_max_retries(sender_only, max_retries):
-    a, b = sender_only
+def test_send_with_retry_gives_up_after_max_retries(gated_pair, max_retries):
+    a, b, gate = gated_pair()
+    gate.hold()
     stream = a.open_stream(b.node_id, 1, window_bytes=1000)
     a.send_on_stream(stream, [b"1" * 500])
     with pytest.raises(net.BackpressureError) as info:
@@ -274,31 +272,59 @@ def test_send_with_retry_gives_up_after_max_retries(sender_only, max_retries):
     stats = a.stream_stats(b.node_id, 1)
     assert stats.backpressure_events == max_retries + 1
     assert stats.tx_seq == 1
-
-
-def test_an_event_larger_than_the_window_never_fits(pair):
-    a, b = pair
-    stream = a.open_stream(b.node_id, 1, window_bytes=1000)
-    with pytest.raises(net.BackpressureError) as info:
-        a.send_with_retry(stream, [b"z" * 1000], max_retries=1)
-    assert_backpressure(info.value)
-    assert a.stream_stats(b.node_id, 1).backpressure_events == 2
     with pytest.raises(OverflowError):
         a.send_with_retry(stream, [b"z"], max_retries=-1)
 
 
-def test_window_zero_is_unbounded(sender_only):
-    a, b = sender_only
+@pytest.mark.xfail(
+    reason="MeshNode::send_on_stream lets any send through while the window is idle "
+    "(tx_credit == window): a payload larger than the window is sent (credit goes negative) "
+    "instead of raising BackpressureError (API.md §14.13)",
+    strict=True,
+)
+def test_an_event_larger_than_the_window_never_fits(pair):
+    a, b = pair
+    stream = a.open_stream(b.node_id, 1, window_bytes=1000)
+    outcome = []
+    for send in (
+        lambda: a.send_on_stream(stream, [b"z" * 1000]),
+        lambda: a.send_with_retry(stream, [b"z" * 1000], max_retries=1),
+    ):
+        try:
+            send()
+            outcome.append("sent")
+        except net.BackpressureError as error:
+            outcome.append(error.args)
+    stats = a.stream_stats(b.node_id, 1)
+    assert outcome == [(WOULD_BLOCK,), (WOULD_BLOCK,)]
+    assert (stats.tx_seq, stats.backpressure_events) == (0, 3)
+
+
+def test_window_zero_is_unbounded(gated_pair):
+    a, b, gate = gated_pair()
+    gate.hold()  # no grant ever arrives
     stream = a.open_stream(b.node_id, 1, window_bytes=0)
     assert a.stream_stats(b.node_id, 1).tx_window == 0
-    for i in range(20):  # 20 x 8000 bytes without a single grant
-        a.send_on_stream(stream, [str(i).encode() * 8000])
+    payloads = [bytes([65 + i]) * 8000 for i in range(12)]  # 12 x 8084 > 65536
+    for payload in payloads:
+        a.send_on_stream(stream, [payload])
     stats = a.stream_stats(b.node_id, 1)
     assert stats.backpressure_events == 0
-    assert stats.tx_seq == 20
-    b.start()
-    events = poll_until(b, 20)
-    assert raws(events) == [str(i) * 8000 for i in range(20)]
+    assert stats.tx_seq == len(payloads)
+    assert [event.raw.encode() for event in poll_until(b, len(payloads))] == payloads
+
+
+def test_the_default_window_blocks_without_grants(gated_pair):
+    a, b, gate = gated_pair()
+    gate.hold()
+    stream = a.open_stream(b.node_id, 1)
+    sent = 0
+    with pytest.raises(net.BackpressureError):
+        for _ in range(10):
+            a.send_on_stream(stream, [b"d" * 8000])
+            sent += 1
+    assert sent == DEFAULT_WINDOW // 8084 == 8
+    assert a.stream_stats(b.node_id, 1).tx_credit_remaining == DEFAULT_WINDOW - 8 * 8084
 
 
 def test_the_receiver_grants_credit_back_on_its_side(pair):
@@ -394,7 +420,7 @@ def test_large_events_arrive_intact(pair, size):
     """[WE DIFFER] Events larger than one packet are fragmented and reassembled."""
     a, b = pair
     stream = a.open_stream(b.node_id, 2, window_bytes=0)
-    payload = hex_payload(size, "big")
+    payload = text_payload(size, "big")
     a.send_on_stream(stream, [payload])
     (event,) = poll_until(b, 1, timeout=5)
     assert event.raw.encode() == payload
@@ -402,7 +428,7 @@ def test_large_events_arrive_intact(pair, size):
 
 def test_large_and_small_events_keep_their_order_both_ways(pair):
     a, b = pair
-    big, medium = hex_payload(1_000_000, "mb"), hex_payload(100_000, "kb")
+    big, medium = text_payload(1_000_000, "mb"), text_payload(100_000, "kb")
     a.send_on_stream(a.open_stream(b.node_id, 3, window_bytes=0), [b"first", big, b"last"])
     b.send_on_stream(b.open_stream(a.node_id, 6, window_bytes=0), [medium, b"after"])
     at_b = poll_until(b, 3, timeout=5)
@@ -413,7 +439,7 @@ def test_large_and_small_events_keep_their_order_both_ways(pair):
 
 def test_a_large_event_on_a_reliable_stream(pair):
     a, b = pair
-    payload = hex_payload(300_000, "rel")
+    payload = text_payload(300_000, "rel")
     stream = a.open_stream(b.node_id, 1, reliability="reliable", window_bytes=0)
     a.send_on_stream(stream, [payload])
     (event,) = poll_until(b, 1, timeout=5)
@@ -425,7 +451,7 @@ def test_a_large_event_within_a_window_uses_send_with_retry(pair):
     the credit comes back."""
     a, b = pair
     stream = a.open_stream(b.node_id, 1, window_bytes=256 * 1024)
-    payload = hex_payload(100_000, "win")
+    payload = text_payload(100_000, "win")
     a.send_with_retry(stream, [payload])
     a.send_with_retry(stream, [payload])
     a.send_with_retry(stream, [payload])

@@ -5,8 +5,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <limits>
+#include <mutex>
 #include <queue>
+#include <thread>
 
 #include "bus/cursor.hpp"
 #include "bus/shard.hpp"
@@ -69,24 +73,83 @@ Ordering parse_ordering(std::string_view name) {
               "Invalid ordering: " + std::string(name) + ". Use 'none' or 'insertion_ts'");
 }
 
+// How often the drain thread looks for new events when it found none, and
+// how long it waits after the adapter refused a batch.
+constexpr auto kDrainIdle = std::chrono::microseconds(500);
+constexpr auto kDrainRetry = std::chrono::milliseconds(5);
+constexpr std::size_t kDrainBatch = 4096;
+constexpr auto kFinalFlush = std::chrono::seconds(2);
+
 struct EventBus::Impl {
   std::vector<std::unique_ptr<Shard>> shards;
   std::atomic<bool> shut_down{false};
+  std::unique_ptr<Adapter> adapter;
+  std::thread drain_thread;
+  std::mutex drain_mu;
+  std::condition_variable drain_wake;
+  bool drain_stop = false;
 
   void check_open() const {
     if (shut_down.load(std::memory_order_acquire)) throw Error(ErrorKind::ShutDown, "EventBus has been shut down");
   }
+
+  // The cursor past `delivered` (a prefix of a page read from `cursor`).
+  std::optional<std::string> advance(const std::optional<std::string>& cursor,
+                                     std::span<const StoredEvent> delivered) const {
+    if (delivered.empty()) return cursor;
+    const auto num_shards = static_cast<std::uint16_t>(shards.size());
+    CursorPositions positions = cursor ? decode_cursor(*cursor, num_shards) : CursorPositions(num_shards);
+    for (const StoredEvent& event : delivered) positions[event.shard_id] = event.sequence;
+    return encode_cursor(positions);
+  }
+
+  // Hands ring contents to the adapter; a refused batch is offered again
+  // from the same cursor, so nothing is skipped. After shutdown() it keeps
+  // going until the rings are empty, the adapter is not ready, or kFinalFlush passed.
+  void drain(EventBus& bus) {
+    std::optional<std::string> cursor;
+    std::optional<std::chrono::steady_clock::time_point> give_up;
+    for (;;) {
+      bool idle = true;
+      auto wait = kDrainIdle;
+      if (adapter->ready()) {
+        PollResult page = bus.poll_rings(PollRequest{kDrainBatch, cursor, nullptr, Ordering::None});
+        if (!page.events.empty()) {
+          idle = false;
+          const std::size_t taken = adapter->on_batch(page.events);
+          if (taken == page.events.size()) {
+            cursor = page.next_id;
+            wait = std::chrono::microseconds(0);
+          } else {
+            cursor = advance(cursor, std::span(page.events).first(taken));
+            wait = kDrainRetry;
+          }
+        }
+      }
+      std::unique_lock lock(drain_mu);
+      if (drain_stop) {
+        const auto now = std::chrono::steady_clock::now();
+        if (!give_up) give_up = now + kFinalFlush;
+        if (idle || now >= *give_up) return;
+      }
+      if (wait.count() > 0) drain_wake.wait_for(lock, wait, [&] { return drain_stop && !give_up; });
+    }
+  }
 };
 
-EventBus::EventBus(const EventBusConfig& config) : impl_(std::make_unique<Impl>()) {
+EventBus::EventBus(const EventBusConfig& config, std::unique_ptr<Adapter> adapter) : impl_(std::make_unique<Impl>()) {
   config.validate();
   impl_->shards.reserve(config.num_shards);
   for (std::uint16_t s = 0; s < config.num_shards; ++s) {
     impl_->shards.push_back(std::make_unique<Shard>(s, config.ring_buffer_capacity, config.backpressure_mode));
   }
+  impl_->adapter = std::move(adapter);
+  if (impl_->adapter) impl_->drain_thread = std::thread([this] { impl_->drain(*this); });
 }
 
-EventBus::~EventBus() = default;
+EventBus::~EventBus() { shutdown(); }
+
+Adapter* EventBus::adapter() const noexcept { return impl_->adapter.get(); }
 
 std::uint16_t EventBus::num_shards() const noexcept { return static_cast<std::uint16_t>(impl_->shards.size()); }
 
@@ -138,6 +201,13 @@ std::size_t EventBus::ingest_batch(std::span<const std::string_view> events) {
 
 PollResult EventBus::poll(const PollRequest& request) {
   impl_->check_open();
+  if (impl_->adapter) {
+    if (auto served = impl_->adapter->poll(request)) return std::move(*served);
+  }
+  return poll_rings(request);
+}
+
+PollResult EventBus::poll_rings(const PollRequest& request) {
   const std::size_t num_shards = impl_->shards.size();
   if (request.limit == 0) return PollResult{{}, request.cursor, false};
 
@@ -235,6 +305,15 @@ Stats EventBus::stats() const {
 
 void EventBus::shutdown() {
   if (impl_->shut_down.exchange(true, std::memory_order_acq_rel)) return;
+  if (impl_->adapter) {
+    {
+      std::lock_guard lock(impl_->drain_mu);
+      impl_->drain_stop = true;
+    }
+    impl_->drain_wake.notify_all();
+    impl_->drain_thread.join();
+    impl_->adapter->shutdown();
+  }
   for (auto& shard : impl_->shards) shard->close();
 }
 

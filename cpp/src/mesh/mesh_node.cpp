@@ -148,7 +148,7 @@ struct HandshakePacer {
 
 struct MeshNode::Impl {
   MeshConfig config;
-  crypto::X25519Keypair static_keys = crypto::X25519Keypair::generate();
+  crypto::X25519Keypair static_keys;
   crypto::Ed25519Keypair identity;
   std::uint64_t node_id = 0;
   std::unique_ptr<transport::UdpReactor> reactor;
@@ -173,11 +173,14 @@ struct MeshNode::Impl {
   std::vector<std::deque<bus::StoredEvent>> inbound;
   std::size_t poll_shard = 0;
   MeshCounters counters;
+  std::vector<bus::StoredEvent> sink_batch;  ///< events for config.event_sink, handed over after the batch
   std::vector<Bytes> outbox;  ///< datagrams built on the reactor thread, sent after its batch
   std::vector<SocketAddress> outbox_to;
 
   explicit Impl(const MeshConfig& cfg)
       : config(cfg),
+        static_keys(cfg.static_secret ? crypto::X25519Keypair::from_secret(*cfg.static_secret)
+                                      : crypto::X25519Keypair::generate()),
         identity(cfg.identity_seed ? crypto::Ed25519Keypair::from_seed(*cfg.identity_seed)
                                    : crypto::Ed25519Keypair::generate()),
         node_id(identity::node_id_of(identity.public_key())),
@@ -196,6 +199,13 @@ struct MeshNode::Impl {
 
   std::int64_t timeout_ns() const {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(config.session_timeout).count();
+  }
+
+  // The mesh binds both routing ids into the handshake; the two-node Net binds nothing.
+  Bytes prologue_for(std::uint64_t initiator, std::uint64_t responder) const {
+    if (config.two_node) return {};
+    const auto prologue = identity::mesh_prologue(initiator, responder);
+    return Bytes(prologue.begin(), prologue.end());
   }
 
   // ---- sending -----------------------------------------------------------
@@ -309,7 +319,7 @@ struct MeshNode::Impl {
         if (!dispatch(datagram.bytes, datagram.address)) ++counters.datagrams_dropped;
       }
     }
-    flush_outbox();
+    flush();
   }
 
   bool dispatch(ByteView bytes, const SocketAddress& from) {
@@ -401,6 +411,8 @@ struct MeshNode::Impl {
   StreamState& inbound_stream(Session& session, std::uint64_t stream_id, std::int64_t now) {
     auto [it, inserted] = session.streams.try_emplace(stream_id);
     if (inserted) {
+      if (config.two_node) it->second.options.window_bytes = 0;
+      it->second.reorder.set_ordered(config.ordered_reliable);
       it->second.tx_credit = it->second.options.window_bytes;
       it->second.last_activity_ns = now;
     }
@@ -486,10 +498,26 @@ struct MeshNode::Impl {
     const auto frames = wire::read_frames(*owner, header.event_count);
     const auto shard = static_cast<std::uint16_t>(header.stream_id % inbound.size());
     for (std::size_t i = 0; i < frames.size(); ++i) {
-      inbound[shard].push_back(bus::StoredEvent{
-          owner, {reinterpret_cast<const char*>(frames[i].data()), frames[i].size()}, header.sequence,
-          header.sequence, shard, static_cast<std::int32_t>(i)});
+      hand_over(bus::StoredEvent{owner, {reinterpret_cast<const char*>(frames[i].data()), frames[i].size()},
+                                 header.sequence, header.sequence, shard, static_cast<std::int32_t>(i)});
     }
+  }
+
+  void hand_over(bus::StoredEvent event) {
+    if (config.event_sink) {
+      sink_batch.push_back(std::move(event));
+    } else {
+      inbound[event.shard_id].push_back(std::move(event));
+    }
+  }
+
+  // After a batch, outside the lock: events for the sink, then datagrams.
+  void flush() {
+    if (!sink_batch.empty()) {
+      config.event_sink(sink_batch);
+      sink_batch.clear();
+    }
+    flush_outbox();
   }
 
   void on_fragment(StreamState& stream, Bytes piece, const wire::PacketHeader& header, std::int64_t now) {
@@ -511,9 +539,8 @@ struct MeshNode::Impl {
     for (const auto& [offset, bytes] : event.pieces) whole->insert(whole->end(), bytes.begin(), bytes.end());
     stream.reassembly.erase(header.fragment_id);
     const auto shard = static_cast<std::uint16_t>(header.stream_id % inbound.size());
-    inbound[shard].push_back(bus::StoredEvent{
-        whole, {reinterpret_cast<const char*>(whole->data()), whole->size()}, header.sequence, header.sequence,
-        shard, 0});
+    hand_over(bus::StoredEvent{whole, {reinterpret_cast<const char*>(whole->data()), whole->size()},
+                               header.sequence, header.sequence, shard, 0});
   }
 
   // ---- handshakes --------------------------------------------------------
@@ -541,11 +568,12 @@ struct MeshNode::Impl {
       peer_node_id = acceptor->peer_node_id;
     } else if (const auto peer = peer_by_address.find(from); peer != peer_by_address.end()) {
       peer_node_id = peer->second;  // a known peer re-handshaking (it restarted or its session timed out)
+    } else if (config.two_node) {
+      peer_node_id = 0;
     } else {
       return false;
     }
-    const auto prologue = identity::mesh_prologue(peer_node_id, node_id);
-    crypto::NoiseResponder noise(config.psk, static_keys, prologue);
+    crypto::NoiseResponder noise(config.psk, static_keys, prologue_for(peer_node_id, node_id));
     if (!noise.read_message1(message)) return false;
     const Bytes reply = handshake_datagram(noise.write_message2({}));
     auto session = install_session(peer_node_id, from, false, noise.handshake_hash(), crypto::HandshakeRole::Responder);
@@ -646,7 +674,7 @@ struct MeshNode::Impl {
         PlannedPacket heartbeat;
         heartbeat.header.flags = wire::flags::kHeartbeat;
         enqueue(seal(*session, identity::routing_id(node_id), heartbeat), session->address);
-        if (!session->routed) enqueue(Bytes(encoded.begin(), encoded.end()), session->address);
+        if (!session->routed && !config.two_node) enqueue(Bytes(encoded.begin(), encoded.end()), session->address);
         sweep_streams(*session, now);
       }
       for (const std::uint64_t peer : failed) remove_peer(peer);
@@ -659,7 +687,7 @@ struct MeshNode::Impl {
       });
       std::erase_if(pacers, [&](const auto& entry) { return now - entry.second.window_start_ns > 1'000'000'000; });
     }
-    flush_outbox();
+    flush();
   }
 
   void on_reliability_tick() {
@@ -681,7 +709,7 @@ struct MeshNode::Impl {
         }
       }
     }
-    flush_outbox();
+    flush();
   }
 
   void sweep_streams(Session& session, std::int64_t now) {
@@ -717,7 +745,7 @@ struct MeshNode::Impl {
 
   void run_initiator(const SocketAddress& address, const Key32& peer_public_key, std::uint64_t peer_node_id,
                      bool routed) {
-    const auto prologue = identity::mesh_prologue(node_id, peer_node_id);
+    const auto prologue = prologue_for(node_id, peer_node_id);
     std::unique_lock lock(mu);
     check_open();
     auto pending = std::make_shared<PendingInitiator>(

@@ -11,36 +11,19 @@
 #include <string_view>
 #include <vector>
 
+#include "net/bus/adapter.hpp"
 #include "net/bus/config.hpp"
 #include "net/bus/event.hpp"
-#include "net/bus/filter.hpp"
+#include "net/bus/poll.hpp"
 
 namespace net::bus {
 
-enum class Ordering {
-  None,         ///< shard by shard, each in its own order
-  InsertionTs,  ///< merged across shards by insertion timestamp
-};
-
-// "none" | "insertion_ts"; throws Error(InvalidArgument) otherwise.
-Ordering parse_ordering(std::string_view name);
-
-struct PollRequest {
-  std::size_t limit = 0;
-  std::optional<std::string> cursor;  ///< a previous PollResult::next_id
-  const Filter* filter = nullptr;
-  Ordering ordering = Ordering::None;
-};
-
-struct PollResult {
-  std::vector<StoredEvent> events;
-  std::optional<std::string> next_id;  ///< resume here; the request's cursor if nothing moved
-  bool has_more = false;               ///< events remain past next_id
-};
-
 class EventBus {
  public:
-  explicit EventBus(const EventBusConfig& config);  // throws Error(InvalidConfig)
+  // With an adapter, a drain thread hands what producers ingest to it (in
+  // per-shard order, once it is ready()), and poll reads from the adapter
+  // when it serves polls. Throws Error(InvalidConfig).
+  explicit EventBus(const EventBusConfig& config, std::unique_ptr<Adapter> adapter = nullptr);
   ~EventBus();
   EventBus(const EventBus&) = delete;
   EventBus& operator=(const EventBus&) = delete;
@@ -60,11 +43,15 @@ class EventBus {
   std::uint16_t num_shards() const noexcept;
   std::uint16_t shard_for(std::string_view event) const noexcept;
 
-  // Idempotent; releases the rings. Every other call then throws Error(ShutDown).
+  Adapter* adapter() const noexcept;
+  // Idempotent; hands what it can to the adapter, shuts it down, releases
+  // the rings and joins the drain thread. Every other call then throws Error(ShutDown).
   void shutdown();
   bool is_shut_down() const noexcept;
 
  private:
+  PollResult poll_rings(const PollRequest& request);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

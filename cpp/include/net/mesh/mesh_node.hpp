@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -33,6 +34,14 @@ struct MeshConfig {
   // 8192, others the path-safe 1472 (1500 MTU - IPv4 - UDP headers).
   std::size_t max_datagram_loopback = 8192;
   std::size_t max_datagram_remote = 1472;
+  std::optional<Key32> static_secret;  ///< the X25519 Noise key; fresh when absent
+  bool ordered_reliable = true;        ///< reliable streams deliver in sequence, not as packets arrive
+  // The two-node Net's dialect (REFERENCE §2): empty prologue, the responder
+  // answers any initiator at any time, the one peer has node id 0, no
+  // pingwaves, and received streams send no grants (that peer reads none).
+  bool two_node = false;
+  // When set, received events go here (on the reactor thread) instead of to poll().
+  std::function<void(std::span<const bus::StoredEvent>)> event_sink;
 };
 
 enum class StreamReliability { FireAndForget, Reliable };
