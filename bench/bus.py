@@ -10,39 +10,13 @@
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 from pathlib import Path
 
-BENCH_DIR = Path(__file__).resolve().parent
-WORKER = BENCH_DIR / "_bus_worker.py"
-REPO_VENV_PYTHON = BENCH_DIR.parent / ".venv" / "bin" / "python"
-ORIGINAL_VENV = Path.home() / ".cache" / "net-bench" / "venv-0.12.0"
-ORIGINAL_REQUIREMENT = "ai2070-net==0.12.0"
+from _common import cpu_model, original_command, ours_command, ratio, render
 
-
-def ours_command():
-    return [str(REPO_VENV_PYTHON) if REPO_VENV_PYTHON.exists() else sys.executable]
-
-
-def original_command():
-    """Command running the original's interpreter, isolated (-I) from PYTHONPATH and user site so
-    it can only import the original; installs it into its own venv if needed; None if that fails."""
-    python = [str(ORIGINAL_VENV / "bin" / "python"), "-I"]
-    try:
-        if not ORIGINAL_VENV.exists():
-            print(f"note: creating {ORIGINAL_VENV}", file=sys.stderr)
-            subprocess.run(["python3", "-m", "venv", str(ORIGINAL_VENV)], check=True)
-        if subprocess.run([*python, "-c", "import net"], capture_output=True).returncode != 0:
-            print(f"note: installing {ORIGINAL_REQUIREMENT} into {ORIGINAL_VENV}", file=sys.stderr)
-            subprocess.run(
-                [*python, "-m", "pip", "install", "-q", ORIGINAL_REQUIREMENT], check=True
-            )
-    except (OSError, subprocess.CalledProcessError) as exc:
-        print(f"note: could not install the original ({exc}); showing ours only", file=sys.stderr)
-        return None
-    return python
+WORKER = Path(__file__).resolve().parent / "_bus_worker.py"
 
 
 def run_worker(command, quick, ops):
@@ -52,24 +26,12 @@ def run_worker(command, quick, ops):
     return json.loads(proc.stdout)
 
 
-def cpu_model():
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown CPU"
-
-
 def rate(ev_per_s):
     return "n/a" if ev_per_s is None else f"{ev_per_s / 1e6:.2f}"
 
 
 def throughput(ev_per_s, size):
     return "n/a" if ev_per_s is None else f"{ev_per_s * size / 1e6:.1f}"
-
-
-def ratio(ours, original):
-    return "n/a" if ours is None or original is None else f"{ours / original:.2f}x"
 
 
 def table_rows(ours, original):
@@ -91,25 +53,6 @@ def table_rows(ours, original):
             row += [rate(theirs), ratio(r["ev_per_s"], theirs)]
         rows.append(row)
     return headers, rows
-
-
-def render(headers, rows, markdown):
-    """Plain text with aligned columns, or a Markdown table; text columns left, numbers right."""
-    numeric = [False] + [True] * (len(headers) - 1)
-    if markdown:
-        lines = [
-            "| " + " | ".join(headers) + " |",
-            "|" + "|".join("---:" if n else "---" for n in numeric) + "|",
-        ]
-        return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
-    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
-
-    def line(cells):
-        return "  ".join(
-            c.rjust(w) if n else c.ljust(w) for c, w, n in zip(cells, widths, numeric, strict=True)
-        ).rstrip()
-
-    return "\n".join([line(headers)] + [line(row) for row in rows])
 
 
 def main():

@@ -10,7 +10,6 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
-#include <thread>
 
 #include "arguments.hpp"
 #include "errors.hpp"
@@ -136,42 +135,59 @@ mesh::StreamOptions stream_options(std::optional<std::string> reliability, nb::h
   return options;
 }
 
-// The events of a send as owned bytes: any bytes-like object or sequence of
-// small ints; str refused.
-std::vector<Bytes> event_payloads(nb::handle events) {
+// The events of a send: any bytes-like object or sequence of small ints; str
+// refused. bytes objects are read in place (immutable, and `sequence` keeps
+// them alive while the GIL is released); anything else is copied.
+struct EventPayloads {
+  nb::object sequence;
+  std::vector<Bytes> copies;
+  std::vector<ByteView> views;
+};
+
+EventPayloads event_payloads(nb::handle events) {
   if (PyUnicode_Check(events.ptr()) || PyBytes_Check(events.ptr()) || !PySequence_Check(events.ptr())) {
     raise(PyExc_TypeError, "events must be a list of bytes-like objects");
   }
-  std::vector<Bytes> out;
-  const nb::object sequence = nb::steal(PySequence_Fast(events.ptr(), "events must be a list"));
-  if (!sequence.is_valid()) throw nb::python_error();
-  const Py_ssize_t count = PySequence_Fast_GET_SIZE(sequence.ptr());
-  PyObject** items = PySequence_Fast_ITEMS(sequence.ptr());
-  out.reserve(static_cast<std::size_t>(count));
+  EventPayloads out;
+  out.sequence = nb::steal(PySequence_Fast(events.ptr(), "events must be a list"));
+  if (!out.sequence.is_valid()) throw nb::python_error();
+  const Py_ssize_t count = PySequence_Fast_GET_SIZE(out.sequence.ptr());
+  PyObject** items = PySequence_Fast_ITEMS(out.sequence.ptr());
+  out.views.reserve(static_cast<std::size_t>(count));
+  std::vector<std::pair<std::size_t, std::size_t>> copied;  // (view index, copy index)
   for (Py_ssize_t i = 0; i < count; ++i) {
     PyObject* item = items[i];
+    if (PyBytes_Check(item)) {
+      out.views.emplace_back(reinterpret_cast<const std::uint8_t*>(PyBytes_AS_STRING(item)),
+                             static_cast<std::size_t>(PyBytes_GET_SIZE(item)));
+      continue;
+    }
     if (PyUnicode_Check(item)) raise(PyExc_TypeError, "events must be bytes-like, not str");
     Py_buffer view;
     if (PyObject_GetBuffer(item, &view, PyBUF_SIMPLE) == 0) {
       const auto* data = static_cast<const std::uint8_t*>(view.buf);
-      out.emplace_back(data, data + view.len);
+      out.copies.emplace_back(data, data + view.len);
       PyBuffer_Release(&view);
-      continue;
+    } else {
+      PyErr_Clear();
+      const nb::object bytes = nb::steal(PyBytes_FromObject(item));
+      if (!bytes.is_valid()) throw nb::python_error();
+      const auto* data = reinterpret_cast<const std::uint8_t*>(PyBytes_AS_STRING(bytes.ptr()));
+      out.copies.emplace_back(data, data + PyBytes_GET_SIZE(bytes.ptr()));
     }
-    PyErr_Clear();
-    const nb::object bytes = nb::steal(PyBytes_FromObject(item));
-    if (!bytes.is_valid()) throw nb::python_error();
-    const auto* data = reinterpret_cast<const std::uint8_t*>(PyBytes_AS_STRING(bytes.ptr()));
-    out.emplace_back(data, data + PyBytes_GET_SIZE(bytes.ptr()));
+    copied.emplace_back(out.views.size(), out.copies.size() - 1);
+    out.views.emplace_back();
   }
+  for (const auto& [view, copy] : copied) out.views[view] = out.copies[copy];  // copies no longer move
   return out;
 }
 
-// Sends, retrying backpressure with 5 ms doubling to 200 ms, at most
-// max_retries times; the GIL is released throughout.
+// Sends, retrying backpressure at most max_retries times: each retry waits
+// for a credit grant, at most 5 ms doubling to 200 ms (the original sleeps
+// that long); the GIL is released throughout.
 void send_retrying(MeshNode& node, const NetStream& stream, nb::handle events, std::uint64_t max_retries) {
-  const std::vector<Bytes> payloads = event_payloads(events);
-  std::vector<ByteView> views(payloads.begin(), payloads.end());
+  const EventPayloads payloads = event_payloads(events);
+  const std::span<const ByteView> views = payloads.views;
   nb::gil_scoped_release unlocked;
   auto delay = std::chrono::milliseconds(5);
   for (std::uint64_t attempt = 0;; ++attempt) {
@@ -181,7 +197,7 @@ void send_retrying(MeshNode& node, const NetStream& stream, nb::handle events, s
     } catch (const Error& e) {
       if (e.kind() != ErrorKind::Backpressure || attempt >= max_retries) throw;
     }
-    std::this_thread::sleep_for(delay);
+    node.wait_for_credit(stream.handle, delay);
     delay = std::min(delay * 2, std::chrono::milliseconds(200));
   }
 }

@@ -147,13 +147,18 @@ TEST_CASE("stream credit: backpressure while no grant comes back", "[mesh]") {
   const auto stats = a.stream_stats(b.node_id(), 4);
   CHECK(stats->backpressure_events == 1);
   CHECK(stats->tx_seq == 1);  // the refused send took no sequence number
-  // A send larger than the whole window waits for an idle window, then goes out alone.
-  const auto big_stream = a.open_stream(b.node_id(), 5, {StreamReliability::FireAndForget, 1000, 1});
-  const std::string big(3000, 'y');
-  const ByteView large[] = {view(big)};
-  a.send_on_stream(big_stream, large);
-  CHECK(a.stream_stats(b.node_id(), 5)->tx_credit_remaining == 0);
-  CHECK_THROWS_AS(a.send_on_stream(big_stream, one), Error);
+  // One packet larger than the window never fits; a batch of packets that
+  // each fit goes out whole on an idle window.
+  const auto small_window = a.open_stream(b.node_id(), 5, {StreamReliability::FireAndForget, 1000, 1});
+  const std::string too_big(1000, 'y');
+  const ByteView oversized[] = {view(too_big)};
+  CHECK_THROWS_AS(a.send_on_stream(small_window, oversized), Error);
+  const ByteView batch[] = {view(event), view(event), view(event), view(event)};
+  a.send_on_stream(small_window, batch);
+  const auto after = a.stream_stats(b.node_id(), 5);
+  CHECK(after->tx_seq == 4);  // one 584-byte packet per event
+  CHECK(after->tx_credit_remaining == 0);
+  CHECK_THROWS_AS(a.send_on_stream(small_window, one), Error);
 }
 
 TEST_CASE("closed streams refuse sends; reopening gives a new epoch", "[mesh]") {
@@ -267,4 +272,15 @@ TEST_CASE("shutdown is idempotent and later calls throw", "[mesh]") {
   CHECK(a.is_shut_down());
   CHECK_THROWS_WITH(a.peer_count(), "MeshNode has been shut down");
   CHECK_THROWS_WITH(a.poll(1), "MeshNode has been shut down");
+}
+
+TEST_CASE("a msg1 that arrives before accept() is answered by it", "[mesh]") {
+  MeshNode a(config_for()), b(config_for());
+  std::thread initiator([&] { a.connect(b.local_address(), b.public_key(), b.node_id()); });
+  std::this_thread::sleep_for(100ms);  // a's msg1 is already waiting at b
+  const auto started = std::chrono::steady_clock::now();
+  CHECK(b.accept(a.node_id()) == a.local_address());
+  initiator.join();
+  CHECK(std::chrono::steady_clock::now() - started < 250ms);  // not a's retry after its 300 ms timeout
+  CHECK(a.peer_count() == 1);
 }

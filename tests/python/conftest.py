@@ -124,7 +124,7 @@ def assert_exactly_once_in_shard_order(events, expected_raws, gapless: bool = Tr
 
 MESH_SHUT_DOWN = "MeshNode has been shut down"
 LOOPBACK_ANY_PORT = "127.0.0.1:0"
-_MESH_REPR = re.compile(r"NetMesh\(addr=(?P<addr>[^,]+), peers=(?P<peers>\d+), nodes=(?P<nodes>\d+)\)")
+_MESH_REPR = re.compile(r"NetMesh\(addr=(?P<addr>[^,]+), peers=\d+, nodes=\d+\)")
 
 
 def fresh_psk() -> str:
@@ -167,14 +167,11 @@ def handshake(initiator: net.NetMesh, responder: net.NetMesh, timeout: float = 3
     """`responder.accept()` in a thread while `initiator.connect()` runs on this thread.
 
     Returns what `accept` returned (the initiator's `ip:port`). Only works if both calls
-    release the GIL. `connect` waits a moment so that `accept` is already listening: a msg1
-    that arrives earlier is dropped and costs a 5 s retry (see
-    test_mesh_api.py::test_a_msg1_sent_before_accept_is_not_lost)."""
+    release the GIL. Either call may come first (a msg1 that arrives before accept() is kept
+    for it: test_mesh_api.py::test_a_msg1_sent_before_accept_is_not_lost)."""
     outcome: dict = {}
-    accepting = threading.Event()
 
     def accept() -> None:
-        accepting.set()
         try:
             outcome["addr"] = responder.accept(initiator.node_id)
         except BaseException as error:  # re-raised on the test's thread
@@ -182,8 +179,6 @@ def handshake(initiator: net.NetMesh, responder: net.NetMesh, timeout: float = 3
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
-    accepting.wait()
-    time.sleep(0.02)
     try:
         initiator.connect(mesh_address(responder), responder.public_key, responder.node_id)
     finally:

@@ -276,12 +276,6 @@ def test_send_with_retry_gives_up_after_max_retries(gated_pair, max_retries):
         a.send_with_retry(stream, [b"z"], max_retries=-1)
 
 
-@pytest.mark.xfail(
-    reason="MeshNode::send_on_stream lets any send through while the window is idle "
-    "(tx_credit == window): a payload larger than the window is sent (credit goes negative) "
-    "instead of raising BackpressureError (API.md §14.13)",
-    strict=True,
-)
 def test_an_event_larger_than_the_window_never_fits(pair):
     a, b = pair
     stream = a.open_stream(b.node_id, 1, window_bytes=1000)

@@ -41,6 +41,7 @@ constexpr std::int64_t kGrantQuarantineNs = 2'000'000'000;
 constexpr std::int64_t kPingwaveDedupNs = 10'000'000'000;
 constexpr std::int64_t kStreamIdleNs = 300'000'000'000;
 constexpr int kHandshakesPerSecond = 5;
+constexpr std::size_t kMaxEarlyHandshakes = 16;
 constexpr std::size_t kMaxReassemblyBytes = 256u << 20;  ///< per session, incomplete events
 constexpr int kFailureMisses = 3;                         ///< session timeouts of silence -> Failed
 constexpr auto kReliabilityTick = std::chrono::milliseconds(10);  ///< acks and overdue resends
@@ -74,11 +75,12 @@ std::uint64_t wall_clock_us() {
           .count());
 }
 
-// Frames `events` into packets of at most `max_payload` bytes; an event too
-// large for one packet becomes pieces of its own (frag_flags).
-void plan_event_packets(std::span<const ByteView> events, std::size_t max_payload, StreamState& stream,
-                        std::vector<PlannedPacket>& out) {
-  const std::size_t first = out.size();
+// Frames `events` into packets: several events share a packet up to
+// `pack_limit` bytes (the stream window's share, so a batch splits into
+// packets that each fit the window); an event alone may fill `max_payload`,
+// and one larger than that becomes pieces of its own (frag_flags).
+void plan_event_packets(std::span<const ByteView> events, std::size_t max_payload, std::size_t pack_limit,
+                        StreamState& stream, std::vector<PlannedPacket>& out) {
   PlannedPacket current;
   auto flush = [&] {
     if (current.header.event_count == 0) return;
@@ -109,7 +111,7 @@ void plan_event_packets(std::span<const ByteView> events, std::size_t max_payloa
       }
       continue;
     }
-    if (current.plaintext.size() + wire::framed_size(event.size()) > max_payload ||
+    if ((current.header.event_count > 0 && current.plaintext.size() + wire::framed_size(event.size()) > pack_limit) ||
         current.header.event_count == wire::kMaxEventsPerPacket) {
       flush();
     }
@@ -117,7 +119,6 @@ void plan_event_packets(std::span<const ByteView> events, std::size_t max_payloa
     ++current.header.event_count;
   }
   flush();
-  if (out.size() == first) out.emplace_back();  // an empty send still sends one empty packet
 }
 
 }  // namespace
@@ -156,6 +157,7 @@ struct MeshNode::Impl {
 
   mutable std::mutex mu;
   std::condition_variable handshake_done;
+  mutable std::condition_variable credit_granted;
   bool started = false;
   std::atomic<bool> shut_down{false};
   std::unordered_map<std::uint64_t, std::shared_ptr<Session>> sessions;  ///< by peer node id
@@ -164,6 +166,12 @@ struct MeshNode::Impl {
       direct_initiators;
   std::unordered_map<std::uint32_t, std::shared_ptr<PendingInitiator>> routed_initiators;  ///< by routing id
   std::shared_ptr<PendingAcceptor> acceptor;
+  struct EarlyHandshake {
+    Bytes datagram;
+    SocketAddress from;
+    std::int64_t received_ns;
+  };
+  std::deque<EarlyHandshake> early_handshakes;  ///< msg1s that came before accept()
   std::unordered_map<SocketAddress, HandshakePacer, transport::SocketAddressHash> pacers;
   RoutingTable routes;
   std::unordered_map<std::uint64_t, std::int64_t> proximity;  ///< origin -> last pingwave
@@ -404,6 +412,7 @@ struct MeshNode::Impl {
       stream.tx_credit = std::min<std::int64_t>(
           stream.tx_credit + static_cast<std::int64_t>(total - stream.highest_grant), stream.options.window_bytes);
       stream.highest_grant = total;
+      credit_granted.notify_all();
     }
     return true;
   }
@@ -570,6 +579,11 @@ struct MeshNode::Impl {
       peer_node_id = peer->second;  // a known peer re-handshaking (it restarted or its session timed out)
     } else if (config.two_node) {
       peer_node_id = 0;
+    } else if (!started) {
+      // An initiator that is early: keep its msg1 for the accept() about to come.
+      if (early_handshakes.size() >= kMaxEarlyHandshakes) early_handshakes.pop_front();
+      early_handshakes.push_back({Bytes(bytes.begin(), bytes.end()), from, now_ns()});
+      return true;
     } else {
       return false;
     }
@@ -585,6 +599,26 @@ struct MeshNode::Impl {
       handshake_done.notify_all();
     }
     return true;
+  }
+
+  // Runs on the reactor thread once accept() waits: answers the msg1s kept
+  // for it (those still fresh), newest first.
+  void answer_early_handshakes() {
+    {
+      std::lock_guard lock(mu);
+      const std::int64_t now = now_ns();
+      const auto max_age = std::chrono::duration_cast<std::chrono::nanoseconds>(config.handshake_timeout).count();
+      while (!early_handshakes.empty() && acceptor && !acceptor->initiator) {
+        EarlyHandshake early = std::move(early_handshakes.back());
+        early_handshakes.pop_back();
+        if (now - early.received_ns > max_age) continue;
+        if (const auto header = wire::PacketHeader::decode(early.datagram)) {
+          on_direct_handshake(early.datagram, *header, early.from);
+        }
+      }
+      early_handshakes.clear();
+    }
+    flush();
   }
 
   bool finish_initiator(PendingInitiator& pending, ByteView message) {
@@ -831,6 +865,9 @@ SocketAddress MeshNode::accept(std::uint64_t peer_node_id) {
   if (impl_->acceptor) throw Error(ErrorKind::Connection, "fatal error: accept() is already waiting");
   auto acceptor = std::make_shared<PendingAcceptor>(PendingAcceptor{peer_node_id, std::nullopt});
   impl_->acceptor = acceptor;
+  if (!impl_->early_handshakes.empty()) {
+    impl_->reactor->post([impl = impl_.get()] { impl->answer_early_handshakes(); });
+  }
   const auto wait = impl_->config.handshake_timeout * impl_->config.handshake_attempts;
   impl_->handshake_done.wait_for(lock, wait, [&] { return acceptor->initiator || impl_->shut_down.load(); });
   impl_->acceptor.reset();
@@ -923,11 +960,23 @@ void MeshNode::send_on_stream(const StreamHandle& handle, std::span<const ByteVi
       throw Error(ErrorKind::NotConnected, "stream not connected");
     }
     StreamState& stream = found->second;
-    plan_event_packets(events, session->max_payload(), stream, packets);
-    for (const auto& packet : packets) needed += packet.plaintext.size() + kPacketOverhead;
     const std::uint32_t window = stream.options.window_bytes;
-    // A send larger than the whole window goes out when the window is idle.
-    if (window > 0 && static_cast<std::int64_t>(needed) > stream.tx_credit && stream.tx_credit < window) {
+    const std::size_t max_payload = session->max_payload();
+    const std::size_t pack_limit =
+        window > kPacketOverhead ? std::min<std::size_t>(max_payload, window - kPacketOverhead) : max_payload;
+    plan_event_packets(events, max_payload, pack_limit, stream, packets);
+    if (packets.empty()) return;  // nothing to send
+    std::size_t largest = 0;
+    for (const auto& packet : packets) {
+      needed += packet.plaintext.size() + kPacketOverhead;
+      largest = std::max(largest, packet.plaintext.size() + kPacketOverhead);
+    }
+    // A packet larger than the window never fits (REFERENCE §3.7); a batch
+    // of packets that each fit but together exceed the window goes out whole
+    // once the window is idle, so large batches and fragmented events progress.
+    const bool refused = largest > window || (static_cast<std::int64_t>(needed) > stream.tx_credit &&
+                                              stream.tx_credit < static_cast<std::int64_t>(window));
+    if (window > 0 && refused) {
       ++stream.backpressure_events;
       stream.credit_starved = true;
       throw Error(ErrorKind::Backpressure, "stream would block (queue full)");
@@ -969,6 +1018,20 @@ void MeshNode::send_on_stream(const StreamHandle& handle, std::span<const ByteVi
   }
 }
 
+void MeshNode::wait_for_credit(const StreamHandle& handle, std::chrono::nanoseconds timeout) const {
+  std::unique_lock lock(impl_->mu);
+  const auto credit_now = [&]() -> std::optional<std::int64_t> {
+    const auto it = impl_->sessions.find(handle.peer_node_id);
+    if (it == impl_->sessions.end()) return std::nullopt;
+    const auto found = it->second->streams.find(handle.stream_id);
+    if (found == it->second->streams.end() || found->second.epoch != handle.epoch) return std::nullopt;
+    return found->second.tx_credit;
+  };
+  const auto before = credit_now();
+  if (!before) return;
+  impl_->credit_granted.wait_for(lock, timeout, [&] { return impl_->shut_down.load() || credit_now() != before; });
+}
+
 std::optional<StreamStats> MeshNode::stream_stats(std::uint64_t peer_node_id, std::uint64_t stream_id) const {
   std::lock_guard lock(impl_->mu);
   impl_->check_open();
@@ -999,6 +1062,7 @@ MeshCounters MeshNode::counters() const {
 void MeshNode::shutdown() {
   if (impl_->shut_down.exchange(true)) return;
   impl_->handshake_done.notify_all();
+  impl_->credit_granted.notify_all();
   impl_->reactor->stop();
   std::lock_guard lock(impl_->mu);
   impl_->sessions.clear();

@@ -117,6 +117,9 @@ class MeshNode {
   // All events or none: Error(Backpressure) when the credit window is short,
   // Error(NotConnected) when the stream or its session is gone.
   void send_on_stream(const StreamHandle& stream, std::span<const ByteView> events);
+  // Waits until a credit grant for the stream arrives (or `timeout` passes,
+  // or the stream is gone): what a sender refused for credit does before it tries again.
+  void wait_for_credit(const StreamHandle& stream, std::chrono::nanoseconds timeout) const;
   std::optional<StreamStats> stream_stats(std::uint64_t peer_node_id, std::uint64_t stream_id) const;
 
   MeshCounters counters() const;

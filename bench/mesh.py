@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+# bench/mesh.py: NetMesh between two processes on 127.0.0.1, ours vs the original 0.12.0 in the same
+# run: throughput of 120 B and 1 KB events on one stream (events/s, MB/s, CPU seconds per million
+# events, both processes), round trips of a small message (p50/p99), and the raw ceiling of this
+# machine (ChaCha20-Poly1305 plus sendmmsg/recvmmsg on loopback, bench/udp_ceiling, if built).
+#
+# Usage: bench/mesh.py [--quick] [--no-original] [--markdown]
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from _common import BENCH_DIR, cpu_model, original_command, ours_command, ratio, render
+
+WORKER = str(BENCH_DIR / "_mesh_worker.py")
+CEILING_CANDIDATES = ["build/dev/bench/udp_ceiling", "build/ci/bench/udp_ceiling", "build/py/bench/udp_ceiling"]
+
+
+def spawn(command, *args):
+    return subprocess.Popen([*command, WORKER, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+
+def line(process):
+    text = process.stdout.readline()
+    if not text:
+        raise RuntimeError("benchmark worker exited early")
+    return json.loads(text)
+
+
+def finish(*processes):
+    for process in processes:
+        try:
+            process.stdin.write("exit\n")
+            process.stdin.flush()
+        except OSError:
+            pass
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def throughput(command, size, events):
+    receiver = spawn(command, "receive", "--events", str(events), "--size", str(size))
+    keys = line(receiver)
+    sender = spawn(command, "send", "--events", str(events), "--size", str(size), "--peer", keys["addr"],
+                   "--key", keys["public_key"], "--node-id", str(keys["node_id"]))
+    try:
+        sender.stdin.write("go\n")
+        sender.stdin.flush()
+        sent = line(sender)
+        got = line(receiver)
+    finally:
+        finish(sender, receiver)
+    rate = got["received"] / got["seconds"] if got["seconds"] else None
+    return {"ev_per_s": rate, "received": got["received"], "sent": events,
+            "cpu_per_million": (sent["cpu"] + got["cpu"]) / max(got["received"], 1) * 1e6}
+
+
+def latency(command, count):
+    echo = spawn(command, "echo", "--events", str(count))
+    keys = line(echo)
+    pinger = spawn(command, "ping", "--events", str(count), "--peer", keys["addr"], "--key", keys["public_key"],
+                   "--node-id", str(keys["node_id"]))
+    try:
+        result = line(pinger)
+    finally:
+        finish(pinger, echo)
+    return result
+
+
+def ceiling(size):
+    for candidate in CEILING_CANDIDATES:
+        path = BENCH_DIR.parent / candidate
+        if path.exists():
+            out = subprocess.run([str(path), str(size)], capture_output=True, text=True, check=True).stdout
+            return json.loads(out)["ev_per_s"]
+    return None
+
+
+def fmt(value, scale=1e6, digits=2):
+    return "n/a" if value is None else f"{value / scale:.{digits}f}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description="NetMesh benchmark, ours vs the original 0.12.0.")
+    parser.add_argument("--quick", action="store_true", help="small counts (a smoke run)")
+    parser.add_argument("--no-original", action="store_true", help="benchmark ours only")
+    parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
+    args = parser.parse_args()
+    sides = {"ours": ours_command()}
+    if not args.no_original and (original := original_command()) is not None:
+        sides["original"] = original
+    events = {120: 20_000, 1024: 5_000} if args.quick else {120: 1_000_000, 1024: 200_000}
+    pings = 200 if args.quick else 3000
+
+    print(f"machine: {cpu_model()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    headers = ["stream throughput", "size (B)"] + [f"{s} M ev/s" for s in sides] + [f"{s} MB/s" for s in sides]
+    headers += [f"{s} CPU s/M ev" for s in sides]
+    if "original" in sides:
+        headers.append("ratio")
+    headers.append("raw ceiling M ev/s")
+    rows = []
+    for size, count in events.items():
+        results = {name: throughput(command, size, count) for name, command in sides.items()}
+        for name, result in results.items():
+            if result["received"] < result["sent"]:
+                print(f"note: {name} {size} B: {result['received']:,} of {result['sent']:,} events arrived",
+                      file=sys.stderr)
+        row = ["events on one stream", str(size)]
+        row += [fmt(r["ev_per_s"]) for r in results.values()]
+        row += [fmt(r["ev_per_s"] and r["ev_per_s"] * size, 1e6, 1) for r in results.values()]
+        row += [f"{r['cpu_per_million']:.2f}" for r in results.values()]
+        if "original" in sides:
+            row.append(ratio(results["ours"]["ev_per_s"], results["original"]["ev_per_s"]))
+        row.append(fmt(ceiling(size + 4)))
+        rows.append(row)
+    print(render(headers, rows, args.markdown))
+
+    print()
+    headers = ["round trip, small message"] + [f"{s} p50 us" for s in sides] + [f"{s} p99 us" for s in sides]
+    results = {name: latency(command, pings) for name, command in sides.items()}
+    row = [f"{pings} pings"] + [f"{r['p50_us']:.0f}" for r in results.values()]
+    row += [f"{r['p99_us']:.0f}" for r in results.values()]
+    print(render(headers, [row], args.markdown))
+
+
+if __name__ == "__main__":
+    main()
