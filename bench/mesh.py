@@ -43,11 +43,11 @@ def finish(*processes):
             process.kill()
 
 
-def throughput(command, size, events):
+def throughput(command, size, events, window):
     receiver = spawn(command, "receive", "--events", str(events), "--size", str(size))
     keys = line(receiver)
     sender = spawn(command, "send", "--events", str(events), "--size", str(size), "--peer", keys["addr"],
-                   "--key", keys["public_key"], "--node-id", str(keys["node_id"]))
+                   "--key", keys["public_key"], "--node-id", str(keys["node_id"]), "--window", str(window))
     try:
         sender.stdin.write("go\n")
         sender.stdin.flush()
@@ -94,23 +94,25 @@ def main():
     sides = {"ours": ours_command()}
     if not args.no_original and (original := original_command()) is not None:
         sides["original"] = original
-    events = {120: 20_000, 1024: 5_000} if args.quick else {120: 1_000_000, 1024: 200_000}
+    events = {120: 20_000, 1024: 5_000} if args.quick else {120: 500_000, 1024: 100_000}
+    windows = [65536, 1 << 20]
     pings = 200 if args.quick else 3000
 
     print(f"machine: {cpu_model()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
-    headers = ["stream throughput", "size (B)"] + [f"{s} M ev/s" for s in sides] + [f"{s} MB/s" for s in sides]
+    headers = ["one stream", "size (B)", "window"] + [f"{s} M ev/s" for s in sides]
+    headers += [f"{s} MB/s" for s in sides]
     headers += [f"{s} CPU s/M ev" for s in sides]
     if "original" in sides:
         headers.append("ratio")
     headers.append("raw ceiling M ev/s")
     rows = []
-    for size, count in events.items():
-        results = {name: throughput(command, size, count) for name, command in sides.items()}
+    for (size, count), window in ((case, window) for case in events.items() for window in windows):
+        results = {name: throughput(command, size, count, window) for name, command in sides.items()}
         for name, result in results.items():
-            if result["received"] < result["sent"]:
+            if result["received"] != result["sent"]:
                 print(f"note: {name} {size} B: {result['received']:,} of {result['sent']:,} events arrived",
                       file=sys.stderr)
-        row = ["events on one stream", str(size)]
+        row = ["events", str(size), f"{window // 1024} KiB"]
         row += [fmt(r["ev_per_s"]) for r in results.values()]
         row += [fmt(r["ev_per_s"] and r["ev_per_s"] * size, 1e6, 1) for r in results.values()]
         row += [f"{r['cpu_per_million']:.2f}" for r in results.values()]

@@ -44,6 +44,7 @@ constexpr int kHandshakesPerSecond = 5;
 constexpr std::size_t kMaxEarlyHandshakes = 16;
 constexpr std::size_t kMaxReassemblyBytes = 256u << 20;  ///< per session, incomplete events
 constexpr int kFailureMisses = 3;                         ///< session timeouts of silence -> Failed
+constexpr int kSuspicionMisses = 2;                       ///< -> Suspected
 constexpr auto kReliabilityTick = std::chrono::milliseconds(10);  ///< acks and overdue resends
 constexpr std::int64_t kGapAckHoldoffNs = 2'000'000;       ///< at most one immediate gap report per 2 ms
 constexpr std::int64_t kStaleGapNs = 2'000'000'000;        ///< a sender that never resends (the original's)
@@ -181,6 +182,7 @@ struct MeshNode::Impl {
   std::vector<std::deque<bus::StoredEvent>> inbound;
   std::size_t poll_shard = 0;
   MeshCounters counters;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> grants_due;  ///< (peer, stream) accepted data this batch
   std::vector<bus::StoredEvent> sink_batch;  ///< events for config.event_sink, handed over after the batch
   std::vector<Bytes> outbox;  ///< datagrams built on the reactor thread, sent after its batch
   std::vector<SocketAddress> outbox_to;
@@ -264,7 +266,16 @@ struct MeshNode::Impl {
     packet.header.sequence = sequence;
     packet.header.event_count = 1;
     wire::append_frame(packet.plaintext, body);
-    enqueue(seal(session, identity::routing_id(node_id), packet), session.address);
+    enqueue(seal(session, identity::routing_id(node_id), packet), next_hop(session));
+  }
+
+  // Where a session's datagrams go: the peer itself, or for a routed session
+  // the current next hop toward it (so traffic follows a reroute), else the
+  // relay the handshake went through.
+  SocketAddress next_hop(const Session& session) const {
+    if (!session.routed) return session.address;
+    const auto hop = routes.lookup(session.peer_node_id);
+    return hop ? *hop : session.address;
   }
 
   // ---- sessions ----------------------------------------------------------
@@ -326,6 +337,7 @@ struct MeshNode::Impl {
         ++counters.datagrams_received;
         if (!dispatch(datagram.bytes, datagram.address)) ++counters.datagrams_dropped;
       }
+      send_due_grants();
     }
     flush();
   }
@@ -449,7 +461,7 @@ struct MeshNode::Impl {
   }
 
   void resend(Session& session, const std::vector<SharedPacket>& packets) {
-    for (const auto& packet : packets) enqueue(seal(session, identity::routing_id(node_id), *packet), session.address);
+    for (const auto& packet : packets) enqueue(seal(session, identity::routing_id(node_id), *packet), next_hop(session));
     counters.retransmissions += packets.size();
   }
 
@@ -460,15 +472,31 @@ struct MeshNode::Impl {
     packet.header.stream_id = stream_id;
     const auto body = (credit_probe ? wire::ReliabilityAck{} : stream.reorder.ack()).encode();
     packet.plaintext.assign(body.begin(), body.end());
-    enqueue(seal(session, identity::routing_id(node_id), packet), session.address);
+    enqueue(seal(session, identity::routing_id(node_id), packet), next_hop(session));
     stream.ack_due = false;
     stream.last_ack_ns = now;
   }
 
-  // Credit accounting for an accepted packet: one grant back per packet.
+  // Credit accounting for an accepted packet. Grants are cumulative, so one
+  // per stream per received batch carries what one per packet would.
   void account(Session& session, std::uint64_t stream_id, StreamState& stream, std::size_t payload_size) {
     stream.rx_consumed += payload_size + kPacketOverhead;
-    if (stream.options.window_bytes > 0) send_grant(session, stream_id, stream);
+    if (stream.options.window_bytes > 0 && !stream.grant_due) {
+      stream.grant_due = true;
+      grants_due.emplace_back(session.peer_node_id, stream_id);
+    }
+  }
+
+  void send_due_grants() {
+    for (const auto& [peer, stream_id] : grants_due) {
+      const auto session = sessions.find(peer);
+      if (session == sessions.end()) continue;
+      const auto stream = session->second->streams.find(stream_id);
+      if (stream == session->second->streams.end() || !stream->second.grant_due) continue;
+      stream->second.grant_due = false;
+      send_grant(*session->second, stream_id, stream->second);
+    }
+    grants_due.clear();
   }
 
   bool on_event_data(Session& session, Bytes plaintext, const wire::PacketHeader& header, std::int64_t now) {
@@ -701,13 +729,17 @@ struct MeshNode::Impl {
       wave.origin_timestamp_us = wall_clock_us();
       const auto encoded = wave.encode();
       for (auto& [peer, session] : sessions) {
-        if (now - session->last_activity_ns >= kFailureMisses * timeout_ns()) {
+        const std::int64_t silent = now - session->last_activity_ns;
+        if (silent >= kFailureMisses * timeout_ns()) {
           failed.push_back(peer);
           continue;
         }
+        // Suspected: stop relaying through it now, so routed sessions move to
+        // another path (learned from the next pingwaves) before they time out too.
+        if (silent >= kSuspicionMisses * timeout_ns() && !session->routed) routes.forget_routes_via(session->address);
         PlannedPacket heartbeat;
         heartbeat.header.flags = wire::flags::kHeartbeat;
-        enqueue(seal(*session, identity::routing_id(node_id), heartbeat), session->address);
+        enqueue(seal(*session, identity::routing_id(node_id), heartbeat), next_hop(*session));
         if (!session->routed && !config.two_node) enqueue(Bytes(encoded.begin(), encoded.end()), session->address);
         sweep_streams(*session, now);
       }
@@ -948,6 +980,7 @@ void MeshNode::send_on_stream(const StreamHandle& handle, std::span<const ByteVi
   std::vector<PlannedPacket> packets;
   std::vector<SharedPacket> shared;
   std::shared_ptr<Session> session;
+  SocketAddress destination;
   std::uint64_t needed = 0;
   {
     std::lock_guard lock(impl_->mu);
@@ -955,6 +988,7 @@ void MeshNode::send_on_stream(const StreamHandle& handle, std::span<const ByteVi
     const auto it = impl_->sessions.find(handle.peer_node_id);
     if (it == impl_->sessions.end()) throw Error(ErrorKind::NotConnected, "stream not connected");
     session = it->second;
+    destination = impl_->next_hop(*session);
     const auto found = session->streams.find(handle.stream_id);
     if (found == session->streams.end() || found->second.epoch != handle.epoch) {
       throw Error(ErrorKind::NotConnected, "stream not connected");
@@ -1000,7 +1034,7 @@ void MeshNode::send_on_stream(const StreamHandle& handle, std::span<const ByteVi
   for (const auto& packet : shared) datagrams.push_back(Impl::seal(*session, identity::routing_id(impl_->node_id), *packet));
   std::vector<transport::Datagram> batch;
   batch.reserve(datagrams.size());
-  for (const auto& datagram : datagrams) batch.push_back({datagram, session->address});
+  for (const auto& datagram : datagrams) batch.push_back({datagram, destination});
   const std::size_t sent = impl_->reactor->send(batch);
   if (sent < batch.size()) {
     std::uint64_t unsent = 0;

@@ -1,6 +1,5 @@
 #include "routing_table.hpp"
 
-#include <iterator>
 
 namespace net::mesh {
 
@@ -28,11 +27,16 @@ std::optional<SocketAddress> RoutingTable::lookup(std::uint64_t node_id) const {
 }
 
 void RoutingTable::forget_peer(std::uint64_t node_id, const SocketAddress& address) {
-  for (auto it = routes_.begin(); it != routes_.end();) {
-    const bool via_peer = it->second.origin == Origin::Learned && it->second.next_hop == address;
-    const bool the_peer = it->first == node_id && it->second.origin == Origin::Direct;
-    it = (via_peer || the_peer) ? routes_.erase(it) : std::next(it);
+  forget_routes_via(address);
+  if (const auto it = routes_.find(node_id); it != routes_.end() && it->second.origin == Origin::Direct) {
+    routes_.erase(it);
   }
+}
+
+void RoutingTable::forget_routes_via(const SocketAddress& next_hop) {
+  std::erase_if(routes_, [&](const auto& entry) {
+    return entry.second.origin == Origin::Learned && entry.second.next_hop == next_hop;
+  });
 }
 
 void RoutingTable::sweep(std::int64_t now_ns, std::int64_t max_age_ns) {

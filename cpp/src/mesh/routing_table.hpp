@@ -22,6 +22,8 @@ class RoutingTable {
 
   // A peer went away: its direct route and every learned route through it.
   void forget_peer(std::uint64_t node_id, const SocketAddress& address);
+  // Routes learned through `next_hop` (a suspected peer); its direct route stays.
+  void forget_routes_via(const SocketAddress& next_hop);
   void sweep(std::int64_t now_ns, std::int64_t max_age_ns);
   std::size_t size() const noexcept { return routes_.size(); }
 

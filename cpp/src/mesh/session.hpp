@@ -34,6 +34,7 @@ struct StreamState {
   std::uint64_t tx_bytes_sent = 0;  ///< Σ (payload + 80) handed to the socket
   std::uint64_t highest_grant = 0;
   std::uint64_t rx_consumed = 0;  ///< Σ (payload + 80) accepted, what grants report
+  bool grant_due = false;         ///< accepted data not yet granted (sent at the end of the batch)
   std::uint64_t backpressure_events = 0;
   std::uint64_t credit_grants_received = 0;
   std::uint64_t credit_grants_sent = 0;
