@@ -10,6 +10,7 @@ namespace {
 
 PyObject* g_backpressure_error = nullptr;
 PyObject* g_not_connected_error = nullptr;
+PyObject* g_identity_error = nullptr;
 
 PyObject* python_class_for(ErrorKind kind) {
   switch (kind) {
@@ -18,6 +19,7 @@ PyObject* python_class_for(ErrorKind kind) {
     case ErrorKind::InvalidFilter: return PyExc_ValueError;
     case ErrorKind::Backpressure: return g_backpressure_error;
     case ErrorKind::NotConnected: return g_not_connected_error;
+    case ErrorKind::Identity: return g_identity_error;
     case ErrorKind::Connection:
     case ErrorKind::Transport:
     case ErrorKind::InvalidCursor:
@@ -56,6 +58,9 @@ void init_errors(nb::module_& m) {
   g_not_connected_error = PyErr_NewExceptionWithDoc(
       "net._net.NotConnectedError", "The stream was closed or its peer's session is gone.", nullptr, nullptr);
   m.attr("NotConnectedError") = nb::handle(g_not_connected_error);
+  g_identity_error = PyErr_NewExceptionWithDoc("net._net.IdentityError",
+                                               "An invalid identity, subnet or subnet policy.", nullptr, nullptr);
+  m.attr("IdentityError") = nb::handle(g_identity_error);
 
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
     try {

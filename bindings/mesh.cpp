@@ -76,6 +76,51 @@ std::string hex_id(std::uint64_t value) {
   return text;
 }
 
+[[noreturn]] void type_error(const char* message) { raise(PyExc_TypeError, message); }
+
+// subnet=[a, b, ...]: 1 to 4 levels (API.md §4.2).
+identity::SubnetId subnet_from(nb::handle value) {
+  if (PyUnicode_Check(value.ptr()) || !PySequence_Check(value.ptr())) type_error("subnet must be a list of ints");
+  const nb::object items = nb::steal(PySequence_Fast(value.ptr(), "subnet must be a list of ints"));
+  if (!items.is_valid()) throw nb::python_error();
+  std::vector<std::uint64_t> levels;
+  for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(items.ptr()); ++i) {
+    levels.push_back(to_unsigned(PySequence_Fast_GET_ITEM(items.ptr(), i), "NetMesh", "subnet", UINT64_MAX));
+  }
+  return identity::SubnetId::from_levels(levels);
+}
+
+// subnet_policy={"rules": [{"tag_prefix": str, "level": int, "values": {str: int}}, ...]}.
+identity::SubnetPolicy subnet_policy_from(nb::handle value) {
+  if (!PyDict_Check(value.ptr())) type_error("subnet_policy must be a dict");
+  identity::SubnetPolicy policy;
+  PyObject* rules = PyDict_GetItemString(value.ptr(), "rules");
+  if (rules == nullptr || rules == Py_None) return policy;
+  if (!PyList_Check(rules)) type_error("subnet: 'rules' must be a list");
+  for (Py_ssize_t i = 0; i < PyList_GET_SIZE(rules); ++i) {
+    PyObject* rule = PyList_GET_ITEM(rules, i);
+    if (!PyDict_Check(rule)) type_error("subnet: each rule must be a dict");
+    PyObject* prefix = PyDict_GetItemString(rule, "tag_prefix");
+    if (prefix == nullptr) throw Error(ErrorKind::Identity, "identity: subnet: rule missing 'tag_prefix'");
+    PyObject* level = PyDict_GetItemString(rule, "level");
+    if (level == nullptr) throw Error(ErrorKind::Identity, "identity: subnet: rule missing 'level'");
+    std::vector<std::pair<std::string, std::uint64_t>> values;
+    PyObject* mapping = PyDict_GetItemString(rule, "values");
+    if (mapping != nullptr && mapping != Py_None) {
+      if (!PyDict_Check(mapping)) type_error("subnet: rule 'values' must be a dict");
+      PyObject *key, *item;
+      Py_ssize_t position = 0;
+      while (PyDict_Next(mapping, &position, &key, &item)) {
+        values.emplace_back(to_str(key, "NetMesh", "subnet_policy"),
+                            to_unsigned(item, "NetMesh", "subnet_policy", UINT64_MAX));
+      }
+    }
+    policy.add_rule(to_str(prefix, "NetMesh", "tag_prefix"), to_unsigned(level, "NetMesh", "level", UINT64_MAX),
+                    values);
+  }
+  return policy;
+}
+
 mesh::MeshConfig config_from(const Arguments& arguments) {
   mesh::MeshConfig config;
   const auto bind = arguments.get_str("bind_addr");
@@ -106,6 +151,8 @@ mesh::MeshConfig config_from(const Arguments& arguments) {
     std::memcpy(bytes.data(), PyBytes_AS_STRING(seed->ptr()), 32);
     config.identity_seed = bytes;
   }
+  if (const auto subnet = arguments.get("subnet")) config.subnet = subnet_from(*subnet);
+  if (const auto policy = arguments.get("subnet_policy")) config.subnet_policy = subnet_policy_from(*policy);
   arguments.get_unsigned("capability_gc_interval_ms", UINT64_MAX);
   arguments.get_bool("require_signed_capabilities");
   arguments.get_bool("try_port_mapping");

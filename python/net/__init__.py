@@ -7,6 +7,7 @@ with ``ai2070-net``.
 
 from ._net import (
     BackpressureError,
+    IdentityError,
     IngestResult,
     Net,
     NetKeypair,
@@ -35,4 +36,5 @@ __all__ = [
     "NetStream",
     "NetStreamStats",
     "NotConnectedError",
+    "IdentityError",
 ]

@@ -17,6 +17,7 @@ enum class ErrorKind {
   NotConnected,     ///< no session or stream for the request (Python NotConnectedError)
   Connection,       ///< handshake or peer failure ("connection error: ...")
   Transport,        ///< the socket refused a datagram
+  Identity,         ///< identities, subnets ("identity: ..."; Python IdentityError)
   ShutDown,         ///< the object was shut down
   Internal,         ///< a broken invariant; never expected
 };
