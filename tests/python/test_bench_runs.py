@@ -27,3 +27,10 @@ def test_bus_benchmark_runs_and_prints_every_operation():
 def test_memory_benchmark_runs_and_retains_every_event():
     out = run("bus_memory.py", "--events", "100000")
     assert "retained 100,000 events" in out
+
+
+def test_mesh_benchmark_runs_and_reports_throughput_and_round_trips():
+    out = run("mesh.py", "--quick", "--no-original")
+    assert "events" in out and "64 KiB" in out and "1024 KiB" in out
+    assert "pings" in out
+    assert "of 20,000 events arrived" not in out  # fire-and-forget on loopback with credit loses nothing

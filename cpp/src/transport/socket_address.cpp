@@ -78,16 +78,20 @@ bool SocketAddress::is_loopback() const noexcept {
 }
 
 std::string SocketAddress::to_string() const {
+  // Appended piece by piece: GCC 12's -Wrestrict misfires on chains of operator+ at -O3.
   char host[INET6_ADDRSTRLEN] = {};
+  std::string text;
   if (family() == AF_INET) {
     inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, host, sizeof host);
-    return std::string(host) + ":" + std::to_string(port());
-  }
-  if (family() == AF_INET6) {
+    text.append(host);
+  } else if (family() == AF_INET6) {
     inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, host, sizeof host);
-    return "[" + std::string(host) + "]:" + std::to_string(port());
+    text.append("[").append(host).append("]");
+  } else {
+    return "<unbound>";
   }
-  return "<unbound>";
+  text.append(":").append(std::to_string(port()));
+  return text;
 }
 
 bool SocketAddress::operator==(const SocketAddress& other) const noexcept {
