@@ -284,3 +284,22 @@ TEST_CASE("a msg1 that arrives before accept() is answered by it", "[mesh]") {
   CHECK(std::chrono::steady_clock::now() - started < 250ms);  // not a's retry after its 300 ms timeout
   CHECK(a.peer_count() == 1);
 }
+
+TEST_CASE("a triangle: every node reaches the other two, directly", "[mesh]") {
+  MeshNode a(config_for()), b(config_for()), c(config_for());
+  handshake(a, b);
+  handshake(a, c);
+  handshake(b, c);
+  for (MeshNode* node : {&a, &b, &c}) node->start();
+  REQUIRE(eventually([&] { return a.discovered_nodes() == 2 && b.discovered_nodes() == 2 && c.discovered_nodes() == 2; }));
+  MeshNode* nodes[] = {&a, &b, &c};
+  for (MeshNode* from : nodes) {
+    for (MeshNode* to : nodes) {
+      if (from == to) continue;
+      from->push_to(to->local_address(), view("hello"));
+    }
+  }
+  for (MeshNode* node : nodes) CHECK(drain(*node, 2).size() == 2);
+  CHECK(a.peer_count() == 2);
+  CHECK(a.counters().packets_forwarded == 0);
+}

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from peer_client import OriginalPeer
+from .peer_client import OriginalPeer
 
 import net
 

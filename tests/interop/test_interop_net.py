@@ -7,7 +7,7 @@ import os
 import time
 
 import pytest
-from peer_client import OriginalPeer, free_udp_addr
+from .peer_client import OriginalPeer, free_udp_addr
 
 import net
 

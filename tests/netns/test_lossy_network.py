@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import Namespaces
+from .conftest import Namespaces
 
 NODE = str(Path(__file__).with_name("mesh_node_process.py"))
 EVENTS = 100_000

@@ -47,7 +47,7 @@ constexpr int kFailureMisses = 3;                         ///< session timeouts 
 constexpr int kSuspicionMisses = 2;                       ///< -> Suspected
 constexpr auto kReliabilityTick = std::chrono::milliseconds(10);  ///< acks and overdue resends
 constexpr std::int64_t kGapAckHoldoffNs = 2'000'000;       ///< at most one immediate gap report per 2 ms
-constexpr std::int64_t kStaleGapNs = 2'000'000'000;        ///< a sender that never resends (the original's)
+constexpr std::int64_t kStaleGapNs = 10'000'000'000;       ///< a sender that never resends (the original's)
 constexpr std::int64_t kCreditProbeNs = 50'000'000;        ///< starved and no grant for 50 ms: probe
 
 std::int64_t now_ns() noexcept { return static_cast<std::int64_t>(monotonic_ns()); }
@@ -134,6 +134,8 @@ struct PendingInitiator {
   std::uint64_t peer_node_id;
   SocketAddress address;  ///< the peer, or the relay
   bool routed;
+  bool background = false;  ///< sent by the heartbeat tick, not by a waiting connect()
+  std::int64_t sent_ns = 0;
   bool done = false;
 };
 
@@ -166,6 +168,15 @@ struct MeshNode::Impl {
   std::unordered_map<SocketAddress, std::shared_ptr<PendingInitiator>, transport::SocketAddressHash>
       direct_initiators;
   std::unordered_map<std::uint32_t, std::shared_ptr<PendingInitiator>> routed_initiators;  ///< by routing id
+  // Peers we connect()ed to directly, handshaken again in the background
+  // after their session failed; and the addresses of failed peers, whose
+  // new msg1 we answer even after start().
+  struct Reconnect {
+    SocketAddress address;
+    Key32 public_key;
+  };
+  std::unordered_map<std::uint64_t, Reconnect> reconnects;
+  std::unordered_map<SocketAddress, std::uint64_t, transport::SocketAddressHash> former_peers;
   std::shared_ptr<PendingAcceptor> acceptor;
   struct EarlyHandshake {
     Bytes datagram;
@@ -293,6 +304,7 @@ struct MeshNode::Impl {
       peer_by_address.erase(old->second->address);
     }
     sessions[peer_node_id] = session;
+    former_peers.erase(address);
     if (!routed) {
       peer_by_address[address] = peer_node_id;
       routes.add_direct(peer_node_id, address);
@@ -605,6 +617,8 @@ struct MeshNode::Impl {
       peer_node_id = acceptor->peer_node_id;
     } else if (const auto peer = peer_by_address.find(from); peer != peer_by_address.end()) {
       peer_node_id = peer->second;  // a known peer re-handshaking (it restarted or its session timed out)
+    } else if (const auto former = former_peers.find(from); former != former_peers.end()) {
+      peer_node_id = former->second;  // its session failed; it comes back
     } else if (config.two_node) {
       peer_node_id = 0;
     } else if (!started) {
@@ -743,7 +757,11 @@ struct MeshNode::Impl {
         if (!session->routed && !config.two_node) enqueue(Bytes(encoded.begin(), encoded.end()), session->address);
         sweep_streams(*session, now);
       }
-      for (const std::uint64_t peer : failed) remove_peer(peer);
+      for (const std::uint64_t peer : failed) {
+        if (!sessions.at(peer)->routed) former_peers[sessions.at(peer)->address] = peer;
+        remove_peer(peer);
+      }
+      retry_lost_peers(now);
       routes.sweep(now, 3 * timeout_ns());
       std::erase_if(proximity, [&](const auto& entry) { return now - entry.second > 3 * timeout_ns(); });
       std::erase_if(pingwave_seen_at, [&](const auto& entry) {
@@ -765,7 +783,8 @@ struct MeshNode::Impl {
           std::vector<ReceivedPacket> release;
           stream.reorder.skip_stale_gap(now, kStaleGapNs, release);
           for (auto& packet : release) deliver(stream, packet.header, std::move(packet.plaintext), now);
-          if (stream.ack_due) enqueue_ack(*session, stream_id, stream, now);
+          // A gap is reported every tick until it closes: the tail of a burst has no later packets to prompt it.
+          if (stream.ack_due || stream.reorder.has_gap()) enqueue_ack(*session, stream_id, stream, now);
           if (stream.retransmit.size() > 0) resend(*session, stream.retransmit.overdue(now));
           if (stream.credit_starved && now - stream.last_grant_ns > kCreditProbeNs &&
               now - stream.last_probe_ns > kCreditProbeNs) {
@@ -776,6 +795,28 @@ struct MeshNode::Impl {
       }
     }
     flush();
+  }
+
+  // One background msg1 per tick to each peer we connected to whose session
+  // failed; its msg2 installs the session like connect() would.
+  void retry_lost_peers(std::int64_t now) {
+    const auto retry_interval = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                    std::min(config.handshake_timeout, 10 * config.heartbeat_interval))
+                                    .count();
+    for (const auto& [peer, target] : reconnects) {
+      if (sessions.contains(peer)) continue;
+      if (const auto waiting = direct_initiators.find(target.address); waiting != direct_initiators.end()) {
+        // A connect() is at it, or our last msg1 may still be answered (a newer
+        // one would make the peer switch keys under an answer already on its way).
+        if (!waiting->second->background || now - waiting->second->sent_ns < retry_interval) continue;
+      }
+      auto pending = std::make_shared<PendingInitiator>(PendingInitiator{
+          crypto::NoiseInitiator(config.psk, target.public_key, prologue_for(node_id, peer)), peer, target.address,
+          false, true, now});
+      enqueue(handshake_datagram(pending->noise.write_message1({})), target.address);
+      direct_initiators[target.address] = std::move(pending);
+    }
+    std::erase_if(direct_initiators, [](const auto& entry) { return entry.second->background && entry.second->done; });
   }
 
   void sweep_streams(Session& session, std::int64_t now) {
@@ -850,6 +891,7 @@ struct MeshNode::Impl {
     }
     check_open();
     if (!pending->done) throw Error(ErrorKind::Connection, "connection error: handshake timeout");
+    if (!routed && !config.two_node) reconnects[peer_node_id] = Reconnect{address, peer_public_key};
   }
 };
 

@@ -1,0 +1,1 @@
+"""Multi-host tests in network namespaces (root only)."""
