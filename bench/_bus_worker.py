@@ -153,7 +153,9 @@ def main():
     ops = set(args.ops.split(","))
     unknown = ops - set(COUNTS)
     if unknown:
-        parser.error(f"unknown operations: {', '.join(sorted(unknown))} (known: {', '.join(COUNTS)})")
+        parser.error(
+            f"unknown operations: {', '.join(sorted(unknown))} (known: {', '.join(COUNTS)})"
+        )
     counts, reps = (QUICK_COUNTS, 1) if args.quick else (COUNTS, REPS)
     gc.disable()  # nothing here makes reference cycles; keep collections out of the timed loops
     results = [

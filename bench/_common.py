@@ -23,7 +23,12 @@ def original_command():
         if not ORIGINAL_VENV.exists():
             print(f"note: creating {ORIGINAL_VENV}", file=sys.stderr)
             subprocess.run(["python3", "-m", "venv", str(ORIGINAL_VENV)], check=True)
-        if subprocess.run([*python, "-c", "import net"], capture_output=True).returncode != 0:
+        if (
+            subprocess.run(
+                [*python, "-c", "import net"], capture_output=True, check=False
+            ).returncode
+            != 0
+        ):
             print(f"note: installing {ORIGINAL_REQUIREMENT} into {ORIGINAL_VENV}", file=sys.stderr)
             subprocess.run(
                 [*python, "-m", "pip", "install", "-q", ORIGINAL_REQUIREMENT], check=True

@@ -82,7 +82,11 @@ def send(args):
     event = (b'{"p":"' + b"x" * max(0, args.size - 8) + b'"}')[: args.size]
     # One call stays within half the window: the original re-sends the whole call when a later
     # packet of it does not fit, so larger calls would duplicate events there.
-    per_call = SEND_BATCH if args.window == 0 else max(1, min(SEND_BATCH, args.window // 2 // (args.size + 4)))
+    per_call = (
+        SEND_BATCH
+        if args.window == 0
+        else max(1, min(SEND_BATCH, args.window // 2 // (args.size + 4)))
+    )
     batch = [event] * per_call
     sys.stdin.readline()  # "go": the receiver is polling
     cpu0, start = cpu_seconds(), time.perf_counter()
@@ -115,7 +119,9 @@ def main():
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--size", type=int, default=120)
     parser.add_argument("--timeout", type=float, default=60)
-    parser.add_argument("--window", type=int, default=65536, help="stream credit window, 0 = unbounded")
+    parser.add_argument(
+        "--window", type=int, default=65536, help="stream credit window, 0 = unbounded"
+    )
     parser.add_argument("--peer")
     parser.add_argument("--key")
     parser.add_argument("--node-id", type=int)

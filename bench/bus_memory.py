@@ -23,7 +23,9 @@ def main(argv=None) -> int:
 
     per_shard = -(-args.events * 5 // 4 // args.shards)  # headroom for an uneven spread
     capacity = max(1024, 1 << (per_shard - 1).bit_length())
-    template = '{"type":"token","session":"s-%08d","seq":%09d,"token":"hello world","logprob":-0.12345}'
+    template = (
+        '{"type":"token","session":"s-%08d","seq":%09d,"token":"hello world","logprob":-0.12345}'
+    )
     pool = [(template % (i, i)).ljust(120) for i in range(1000)]
     payload = sum(len(e) for e in pool) * (args.events // len(pool))
 

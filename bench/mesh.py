@@ -10,16 +10,21 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from _common import BENCH_DIR, cpu_model, original_command, ours_command, ratio, render
 
 WORKER = str(BENCH_DIR / "_mesh_worker.py")
-CEILING_CANDIDATES = ["build/dev/bench/udp_ceiling", "build/ci/bench/udp_ceiling", "build/py/bench/udp_ceiling"]
+CEILING_CANDIDATES = [
+    "build/dev/bench/udp_ceiling",
+    "build/ci/bench/udp_ceiling",
+    "build/py/bench/udp_ceiling",
+]
 
 
 def spawn(command, *args):
-    return subprocess.Popen([*command, WORKER, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [*command, WORKER, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
 
 
 def line(process):
@@ -46,8 +51,22 @@ def finish(*processes):
 def throughput(command, size, events, window):
     receiver = spawn(command, "receive", "--events", str(events), "--size", str(size))
     keys = line(receiver)
-    sender = spawn(command, "send", "--events", str(events), "--size", str(size), "--peer", keys["addr"],
-                   "--key", keys["public_key"], "--node-id", str(keys["node_id"]), "--window", str(window))
+    sender = spawn(
+        command,
+        "send",
+        "--events",
+        str(events),
+        "--size",
+        str(size),
+        "--peer",
+        keys["addr"],
+        "--key",
+        keys["public_key"],
+        "--node-id",
+        str(keys["node_id"]),
+        "--window",
+        str(window),
+    )
     try:
         sender.stdin.write("go\n")
         sender.stdin.flush()
@@ -56,15 +75,29 @@ def throughput(command, size, events, window):
     finally:
         finish(sender, receiver)
     rate = got["received"] / got["seconds"] if got["seconds"] else None
-    return {"ev_per_s": rate, "received": got["received"], "sent": events,
-            "cpu_per_million": (sent["cpu"] + got["cpu"]) / max(got["received"], 1) * 1e6}
+    return {
+        "ev_per_s": rate,
+        "received": got["received"],
+        "sent": events,
+        "cpu_per_million": (sent["cpu"] + got["cpu"]) / max(got["received"], 1) * 1e6,
+    }
 
 
 def latency(command, count):
     echo = spawn(command, "echo", "--events", str(count))
     keys = line(echo)
-    pinger = spawn(command, "ping", "--events", str(count), "--peer", keys["addr"], "--key", keys["public_key"],
-                   "--node-id", str(keys["node_id"]))
+    pinger = spawn(
+        command,
+        "ping",
+        "--events",
+        str(count),
+        "--peer",
+        keys["addr"],
+        "--key",
+        keys["public_key"],
+        "--node-id",
+        str(keys["node_id"]),
+    )
     try:
         result = line(pinger)
     finally:
@@ -76,7 +109,9 @@ def ceiling(size):
     for candidate in CEILING_CANDIDATES:
         path = BENCH_DIR.parent / candidate
         if path.exists():
-            out = subprocess.run([str(path), str(size)], capture_output=True, text=True, check=True).stdout
+            out = subprocess.run(
+                [str(path), str(size)], capture_output=True, text=True, check=True
+            ).stdout
             return json.loads(out)["ev_per_s"]
     return None
 
@@ -107,11 +142,15 @@ def main():
     headers.append("raw ceiling M ev/s")
     rows = []
     for (size, count), window in ((case, window) for case in events.items() for window in windows):
-        results = {name: throughput(command, size, count, window) for name, command in sides.items()}
+        results = {
+            name: throughput(command, size, count, window) for name, command in sides.items()
+        }
         for name, result in results.items():
             if result["received"] != result["sent"]:
-                print(f"note: {name} {size} B: {result['received']:,} of {result['sent']:,} events arrived",
-                      file=sys.stderr)
+                print(
+                    f"note: {name} {size} B: {result['received']:,} of {result['sent']:,} events arrived",
+                    file=sys.stderr,
+                )
         row = ["events", str(size), f"{window // 1024} KiB"]
         row += [fmt(r["ev_per_s"]) for r in results.values()]
         row += [fmt(r["ev_per_s"] and r["ev_per_s"] * size, 1e6, 1) for r in results.values()]
@@ -123,7 +162,11 @@ def main():
     print(render(headers, rows, args.markdown))
 
     print()
-    headers = ["round trip, small message"] + [f"{s} p50 us" for s in sides] + [f"{s} p99 us" for s in sides]
+    headers = (
+        ["round trip, small message"]
+        + [f"{s} p50 us" for s in sides]
+        + [f"{s} p99 us" for s in sides]
+    )
     results = {name: latency(command, pings) for name, command in sides.items()}
     row = [f"{pings} pings"] + [f"{r['p50_us']:.0f}" for r in results.values()]
     row += [f"{r['p99_us']:.0f}" for r in results.values()]

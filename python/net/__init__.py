@@ -24,17 +24,17 @@ from ._net import (
 __version__ = "0.12.0"
 
 __all__ = [
-    "Net",
-    "IngestResult",
-    "StoredEvent",
-    "PollResponse",
-    "Stats",
     "BackpressureError",
+    "IdentityError",
+    "IngestResult",
+    "Net",
     "NetKeypair",
-    "generate_net_keypair",
     "NetMesh",
     "NetStream",
     "NetStreamStats",
     "NotConnectedError",
-    "IdentityError",
+    "PollResponse",
+    "Stats",
+    "StoredEvent",
+    "generate_net_keypair",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+
 from .peer_client import OriginalPeer, OriginalUnavailable, ensure_original_python
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from .peer_client import OriginalPeer, PeerError, free_udp_addr
 
 pytestmark = pytest.mark.interop

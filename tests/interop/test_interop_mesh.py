@@ -10,10 +10,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-from .peer_client import OriginalPeer
-
 import net
+import pytest
+
+from .peer_client import OriginalPeer
 
 pytestmark = pytest.mark.interop
 
@@ -33,7 +33,9 @@ def wait_for(fetch: Callable[[], Any], ok: Callable[[Any], bool], timeout_s: flo
 
 def poll_ours(mesh: net.NetMesh, count: int, timeout_s: float = 5.0) -> list[Any]:
     events: list[Any] = []
-    wait_for(lambda: events.extend(mesh.poll(1000)) or events, lambda got: len(got) >= count, timeout_s)
+    wait_for(
+        lambda: events.extend(mesh.poll(1000)) or events, lambda got: len(got) >= count, timeout_s
+    )
     return events
 
 
@@ -57,7 +59,9 @@ def psk() -> str:
     return os.urandom(32).hex()
 
 
-def ours_connects_to_original(ours: net.NetMesh, theirs: OriginalPeer, info: dict[str, Any]) -> None:
+def ours_connects_to_original(
+    ours: net.NetMesh, theirs: OriginalPeer, info: dict[str, Any]
+) -> None:
     theirs.call("accept", peer_node_id=ours.node_id)
     ours.connect(info["addr"], info["public_key"], info["node_id"])
     assert theirs.call("accept_result") == address_of(ours)
@@ -65,7 +69,9 @@ def ours_connects_to_original(ours: net.NetMesh, theirs: OriginalPeer, info: dic
     theirs.call("start")
 
 
-def original_connects_to_ours(ours: net.NetMesh, theirs: OriginalPeer, info: dict[str, Any]) -> None:
+def original_connects_to_ours(
+    ours: net.NetMesh, theirs: OriginalPeer, info: dict[str, Any]
+) -> None:
     accepted: list[str] = []
     thread = threading.Thread(target=lambda: accepted.append(ours.accept(info["node_id"])))
     thread.start()
@@ -77,7 +83,9 @@ def original_connects_to_ours(ours: net.NetMesh, theirs: OriginalPeer, info: dic
 
 
 @pytest.mark.parametrize("ours_initiates", [True, False], ids=["ours-initiator", "ours-responder"])
-def test_handshake_and_push_both_ways(original_peer: OriginalPeer, psk: str, ours_initiates: bool) -> None:
+def test_handshake_and_push_both_ways(
+    original_peer: OriginalPeer, psk: str, ours_initiates: bool
+) -> None:
     info = original_mesh(original_peer, psk)
     with net.NetMesh("127.0.0.1:0", psk) as ours:
         connect = ours_connects_to_original if ours_initiates else original_connects_to_ours
@@ -113,10 +121,16 @@ def test_streams_and_credit_both_ways(original_peer: OriginalPeer, psk: str) -> 
 
         # The original sends; our grants refill its window.
         original_peer.call(
-            "open_stream", peer_node_id=ours.node_id, stream_id=12, reliability="reliable", window_bytes=1000
+            "open_stream",
+            peer_node_id=ours.node_id,
+            stream_id=12,
+            reliability="reliable",
+            window_bytes=1000,
         )
         batch = [b"alpha", b"beta", b"gamma"]
-        original_peer.call("send_on_stream", peer_node_id=ours.node_id, stream_id=12, events_b64=b64(batch))
+        original_peer.call(
+            "send_on_stream", peer_node_id=ours.node_id, stream_id=12, events_b64=b64(batch)
+        )
         events = poll_ours(ours, 3)
         assert [e.raw for e in events] == ["alpha", "beta", "gamma"]
         theirs = wait_for(
@@ -131,23 +145,32 @@ def test_many_events_from_the_original_arrive(original_peer: OriginalPeer, psk: 
     info = original_mesh(original_peer, psk)
     with net.NetMesh("127.0.0.1:0", psk) as ours:
         original_connects_to_ours(ours, original_peer, info)
-        original_peer.call("open_stream", peer_node_id=ours.node_id, stream_id=3, reliability=None, window_bytes=0)
+        original_peer.call(
+            "open_stream", peer_node_id=ours.node_id, stream_id=3, reliability=None, window_bytes=0
+        )
         payloads = [f"event {i:05d}".encode() * 10 for i in range(2000)]
         for start in range(0, len(payloads), 500):
             chunk = payloads[start : start + 500]
-            original_peer.call("send_on_stream", peer_node_id=ours.node_id, stream_id=3, events_b64=b64(chunk))
+            original_peer.call(
+                "send_on_stream", peer_node_id=ours.node_id, stream_id=3, events_b64=b64(chunk)
+            )
         events = poll_ours(ours, len(payloads), timeout_s=10.0)
-        assert [e.raw.encode() for e in events] == payloads  # stream 3: shard 3, which poll drains too
+        assert [
+            e.raw.encode() for e in events
+        ] == payloads  # stream 3: shard 3, which poll drains too
 
 
-def test_our_relay_serves_original_nodes(original_peers: Callable[..., OriginalPeer], psk: str) -> None:
+def test_our_relay_serves_original_nodes(
+    original_peers: Callable[..., OriginalPeer], psk: str
+) -> None:
     """original A -> our relay -> ours C would need the original's connect_via (Rust only); so:
     ours A -> our relay -> original C, the direction the original can answer in."""
     c = original_peers("c")
     c_info = original_mesh(c, psk, heartbeat_interval_ms=100)
-    with net.NetMesh("127.0.0.1:0", psk, heartbeat_interval_ms=100) as relay, net.NetMesh(
-        "127.0.0.1:0", psk, heartbeat_interval_ms=100
-    ) as a:
+    with (
+        net.NetMesh("127.0.0.1:0", psk, heartbeat_interval_ms=100) as relay,
+        net.NetMesh("127.0.0.1:0", psk, heartbeat_interval_ms=100) as a,
+    ):
         accepted: list[str] = []
         thread = threading.Thread(target=lambda: accepted.append(relay.accept(a.node_id)))
         thread.start()
@@ -168,14 +191,17 @@ def test_our_relay_serves_original_nodes(original_peers: Callable[..., OriginalP
         assert [e["raw"] for e in got] == ['{"via": "our relay"}']
 
 
-def test_original_relay_serves_our_nodes(original_peers: Callable[..., OriginalPeer], psk: str) -> None:
+def test_original_relay_serves_our_nodes(
+    original_peers: Callable[..., OriginalPeer], psk: str
+) -> None:
     """ours A -> original relay -> ours C: the relay forwards without decrypting; both ways work
     because our responder answers through the relay in routing headers."""
     relay = original_peers("relay")
     r_info = original_mesh(relay, psk, heartbeat_interval_ms=100)
-    with net.NetMesh("127.0.0.1:0", psk, heartbeat_interval_ms=100) as a, net.NetMesh(
-        "127.0.0.1:0", psk, heartbeat_interval_ms=100
-    ) as c:
+    with (
+        net.NetMesh("127.0.0.1:0", psk, heartbeat_interval_ms=100) as a,
+        net.NetMesh("127.0.0.1:0", psk, heartbeat_interval_ms=100) as c,
+    ):
         ours_accepts_relay = threading.Thread(target=lambda: c.accept(r_info["node_id"]))
         ours_accepts_relay.start()
         relay.call("connect", addr=address_of(c), public_key=c.public_key, node_id=c.node_id)

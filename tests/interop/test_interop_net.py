@@ -6,10 +6,10 @@ from __future__ import annotations
 import os
 import time
 
-import pytest
-from .peer_client import OriginalPeer, free_udp_addr
-
 import net
+import pytest
+
+from .peer_client import OriginalPeer, free_udp_addr
 
 pytestmark = pytest.mark.interop
 
@@ -33,19 +33,46 @@ def test_two_node_net_both_ways(original_peer: OriginalPeer, ours_role: str) -> 
     ours_addr, theirs_addr = free_udp_addr(), free_udp_addr()
     # The original's receiver names events "<seq>:<i>" per sending shard, so one shard on our
     # side keeps its ids distinct (its own paging defect, not ours).
-    ours_kwargs = {"num_shards": 1, "net_psk": psk, "net_bind_addr": ours_addr, "net_peer_addr": theirs_addr}
-    theirs_kwargs = {"num_shards": 1, "net_psk": psk, "net_bind_addr": theirs_addr, "net_peer_addr": ours_addr}
+    ours_kwargs = {
+        "num_shards": 1,
+        "net_psk": psk,
+        "net_bind_addr": ours_addr,
+        "net_peer_addr": theirs_addr,
+    }
+    theirs_kwargs = {
+        "num_shards": 1,
+        "net_psk": psk,
+        "net_bind_addr": theirs_addr,
+        "net_peer_addr": ours_addr,
+    }
     if ours_role == "initiator":
         keys = original_peer.call("keypair")
-        original_peer.call("net", kwargs={**theirs_kwargs, "net_role": "responder",
-                                          "net_secret_key": keys["secret_key"], "net_public_key": keys["public_key"]})
+        original_peer.call(
+            "net",
+            kwargs={
+                **theirs_kwargs,
+                "net_role": "responder",
+                "net_secret_key": keys["secret_key"],
+                "net_public_key": keys["public_key"],
+            },
+        )
         ours = net.Net(**ours_kwargs, net_role="initiator", net_peer_public_key=keys["public_key"])
     else:
         keys = net.generate_net_keypair()
-        ours = net.Net(**ours_kwargs, net_role="responder", net_secret_key=keys.secret_key,
-                       net_public_key=keys.public_key)
-        original_peer.call("net", kwargs={**theirs_kwargs, "net_role": "initiator",
-                                          "net_peer_public_key": keys.public_key})
+        ours = net.Net(
+            **ours_kwargs,
+            net_role="responder",
+            net_secret_key=keys.secret_key,
+            net_public_key=keys.public_key,
+        )
+        original_peer.call(
+            "net",
+            kwargs={
+                **theirs_kwargs,
+                "net_role": "initiator",
+                "net_peer_public_key": keys.public_key,
+            },
+        )
     with ours:
         # Ingested before the original's constructor returned: sent once the session is up.
         early = [f'{{"early": {i}}}' for i in range(3)]

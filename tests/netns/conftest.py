@@ -31,10 +31,32 @@ class Namespaces:
         for ns in (self.a, self.b):
             nft = ["ip", "netns", "exec", ns, "nft"]
             sh(*nft, "add", "table", "inet", "chaos")
-            sh(*nft, "add", "chain", "inet", "chaos", "input",
-               "{ type filter hook input priority 0 ; }")
-            sh(*nft, "add", "rule", "inet", "chaos", "input", "meta", "l4proto", "udp",
-               "numgen", "random", "mod", str(one_in), "0", "drop")
+            sh(
+                *nft,
+                "add",
+                "chain",
+                "inet",
+                "chaos",
+                "input",
+                "{ type filter hook input priority 0 ; }",
+            )
+            sh(
+                *nft,
+                "add",
+                "rule",
+                "inet",
+                "chaos",
+                "input",
+                "meta",
+                "l4proto",
+                "udp",
+                "numgen",
+                "random",
+                "mod",
+                str(one_in),
+                "0",
+                "drop",
+            )
 
 
 @pytest.fixture
@@ -60,4 +82,4 @@ def namespaces() -> Iterator[Namespaces]:
         yield ns
     finally:
         for name in (ns.a, ns.b):
-            subprocess.run(["ip", "netns", "del", name], capture_output=True)
+            subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)

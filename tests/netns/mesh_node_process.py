@@ -32,11 +32,16 @@ def receive(bind: str, count: int, timeout_s: float) -> None:
         if not events:
             time.sleep(0.002)
     expected = [f"{i:08d}" for i in range(count)]
-    print(json.dumps({
-        "received": len(seen),
-        "unique": len(set(seen)),
-        "in_order": seen == expected,
-    }), flush=True)
+    print(
+        json.dumps(
+            {
+                "received": len(seen),
+                "unique": len(set(seen)),
+                "in_order": seen == expected,
+            }
+        ),
+        flush=True,
+    )
     mesh.shutdown()
 
 
@@ -46,7 +51,9 @@ def send(bind: str, peer: str, public_key: str, node_id: int, count: int) -> Non
     mesh.start()
     stream = mesh.open_stream(node_id, 1, reliability="reliable")
     for first in range(0, count, 100):
-        mesh.send_blocking(stream, [f"{i:08d}".encode() for i in range(first, min(first + 100, count))])
+        mesh.send_blocking(
+            stream, [f"{i:08d}".encode() for i in range(first, min(first + 100, count))]
+        )
     print(json.dumps({"sent": count}), flush=True)
     threading.Event().wait(float(sys.argv[-1]))  # keep answering acks until the test stops us
     mesh.shutdown()

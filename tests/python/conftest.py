@@ -174,7 +174,7 @@ def handshake(initiator: net.NetMesh, responder: net.NetMesh, timeout: float = 3
     def accept() -> None:
         try:
             outcome["addr"] = responder.accept(initiator.node_id)
-        except BaseException as error:  # re-raised on the test's thread
+        except BaseException as error:  # noqa: BLE001 -- re-raised on the test's thread
             outcome["error"] = error
 
     thread = threading.Thread(target=accept, daemon=True)
@@ -243,7 +243,7 @@ class Gate:
         self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.socket.bind(("127.0.0.1", 0))
         self.socket.settimeout(0.01)
-        self.address = "127.0.0.1:%d" % self.socket.getsockname()[1]
+        self.address = f"127.0.0.1:{self.socket.getsockname()[1]}"
         self.lock = threading.Lock()
         self.holding = False
         self.held: list[bytes] = []

@@ -9,10 +9,13 @@ import threading
 import net
 
 psk, heartbeat_ms, timeout_ms, *peers = sys.argv[1:]
-mesh = net.NetMesh("127.0.0.1:0", psk, heartbeat_interval_ms=int(heartbeat_ms),
-                   session_timeout_ms=int(timeout_ms))
+mesh = net.NetMesh(
+    "127.0.0.1:0", psk, heartbeat_interval_ms=int(heartbeat_ms), session_timeout_ms=int(timeout_ms)
+)
 addr = repr(mesh).split("addr=")[1].split(",")[0]
-print(json.dumps({"addr": addr, "public_key": mesh.public_key, "node_id": mesh.node_id}), flush=True)
+print(
+    json.dumps({"addr": addr, "public_key": mesh.public_key, "node_id": mesh.node_id}), flush=True
+)
 for peer in peers:
     mesh.accept(int(peer))
 mesh.start()

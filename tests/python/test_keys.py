@@ -24,7 +24,9 @@ def test_keypairs_are_64_lowercase_hex_and_fresh_each_time():
 
 def test_repr_shows_eight_hex_chars_and_redacts_the_secret():
     pair = net.generate_net_keypair()
-    assert repr(pair) == f"NetKeypair(public_key='{pair.public_key[:8]}...', secret_key='[REDACTED]')"
+    assert (
+        repr(pair) == f"NetKeypair(public_key='{pair.public_key[:8]}...', secret_key='[REDACTED]')"
+    )
     assert pair.secret_key not in repr(pair)
 
 

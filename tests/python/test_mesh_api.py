@@ -489,6 +489,7 @@ def test_poll_limit(pair):
     a, b = pair
     for i in range(5):
         a.push_to(mesh_address(b), f'{{"i": {i}}}')
+
     def received() -> bool:  # the receiver counts arrivals on stream 0 before anyone polls
         stats = b.stream_stats(a.node_id, 0)
         return stats is not None and stats.rx_seq == 5
@@ -630,7 +631,11 @@ def test_heartbeats_keep_an_idle_session_alive(make_pair):
     ("subnet", "error", "message"),
     [
         ([], net.IdentityError, "identity: subnet: levels must have at least one entry"),
-        ([1, 2, 3, 4, 5], net.IdentityError, "identity: subnet: levels must have at most 4 entries, got 5"),
+        (
+            [1, 2, 3, 4, 5],
+            net.IdentityError,
+            "identity: subnet: levels must have at most 4 entries, got 5",
+        ),
         ([1, 256], net.IdentityError, "identity: subnet: level 1 value 256 exceeds u8 range"),
         ([-1], OverflowError, None),
         (["a"], TypeError, None),
@@ -649,18 +654,41 @@ def test_subnet_is_validated(psk, subnet, error, message):
     [
         ({"rules": "x"}, TypeError, "subnet: 'rules' must be a list"),
         ({"rules": [1]}, TypeError, "subnet: each rule must be a dict"),
-        ({"rules": [{"level": 0}]}, net.IdentityError, "identity: subnet: rule missing 'tag_prefix'"),
-        ({"rules": [{"tag_prefix": "r:"}]}, net.IdentityError, "identity: subnet: rule missing 'level'"),
-        ({"rules": [{"tag_prefix": "r:", "level": 300}]}, net.IdentityError,
-         "identity: subnet: rule level value 300 exceeds u8 range"),
-        ({"rules": [{"tag_prefix": "r:", "level": 4}]}, net.IdentityError,
-         "identity: subnet: rule level must be 0..=3, got 4"),
-        ({"rules": [{"tag_prefix": "r:", "level": 0, "values": [1]}]}, TypeError,
-         "subnet: rule 'values' must be a dict"),
-        ({"rules": [{"tag_prefix": "r:", "level": 0, "values": {"eu": 256}}]}, net.IdentityError,
-         "identity: subnet: rule value for eu value 256 exceeds u8 range"),
-        ({"rules": [{"tag_prefix": "r:", "level": 0, "values": {"eu": 0}}]}, net.IdentityError,
-         'identity: subnet: rule value for "eu" must be in 1..=255 (0 is reserved)'),
+        (
+            {"rules": [{"level": 0}]},
+            net.IdentityError,
+            "identity: subnet: rule missing 'tag_prefix'",
+        ),
+        (
+            {"rules": [{"tag_prefix": "r:"}]},
+            net.IdentityError,
+            "identity: subnet: rule missing 'level'",
+        ),
+        (
+            {"rules": [{"tag_prefix": "r:", "level": 300}]},
+            net.IdentityError,
+            "identity: subnet: rule level value 300 exceeds u8 range",
+        ),
+        (
+            {"rules": [{"tag_prefix": "r:", "level": 4}]},
+            net.IdentityError,
+            "identity: subnet: rule level must be 0..=3, got 4",
+        ),
+        (
+            {"rules": [{"tag_prefix": "r:", "level": 0, "values": [1]}]},
+            TypeError,
+            "subnet: rule 'values' must be a dict",
+        ),
+        (
+            {"rules": [{"tag_prefix": "r:", "level": 0, "values": {"eu": 256}}]},
+            net.IdentityError,
+            "identity: subnet: rule value for eu value 256 exceeds u8 range",
+        ),
+        (
+            {"rules": [{"tag_prefix": "r:", "level": 0, "values": {"eu": 0}}]},
+            net.IdentityError,
+            'identity: subnet: rule value for "eu" must be in 1..=255 (0 is reserved)',
+        ),
     ],
 )
 def test_subnet_policy_is_validated(psk, policy, error, message):
@@ -670,8 +698,20 @@ def test_subnet_policy_is_validated(psk, policy, error, message):
 
 
 def test_valid_subnet_and_policy_are_accepted(psk):
-    policy = {"rules": [{"tag_prefix": "region:", "level": 0, "values": {"eu": 1}}, {"tag_prefix": "z", "level": 1}]}
-    for options in ({"subnet": [3, 7]}, {"subnet": (1, 2, 3, 4)}, {"subnet_policy": policy},
-                    {"subnet_policy": {}}, {"subnet_policy": {"rules": None}}):
+    policy = {
+        "rules": [
+            {"tag_prefix": "region:", "level": 0, "values": {"eu": 1}},
+            {"tag_prefix": "z", "level": 1},
+        ]
+    }
+    for options in (
+        {"subnet": [3, 7]},
+        {"subnet": (1, 2, 3, 4)},
+        {"subnet_policy": policy},
+        {"subnet_policy": {}},
+        {"subnet_policy": {"rules": None}},
+    ):
         net.NetMesh("127.0.0.1:0", psk, **options).shutdown()
-    assert issubclass(net.IdentityError, Exception) and not issubclass(net.IdentityError, RuntimeError)
+    assert issubclass(net.IdentityError, Exception) and not issubclass(
+        net.IdentityError, RuntimeError
+    )

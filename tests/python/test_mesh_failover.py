@@ -20,8 +20,17 @@ def test_traffic_moves_to_another_relay_when_one_is_killed(make_mesh, psk):
     options = {"heartbeat_interval_ms": HEARTBEAT_MS, "session_timeout_ms": TIMEOUT_MS}
     a, c, r2 = make_mesh(**options), make_mesh(**options), make_mesh(**options)
     r1 = subprocess.Popen(
-        [sys.executable, RELAY, psk, str(HEARTBEAT_MS), str(TIMEOUT_MS), str(a.node_id), str(c.node_id)],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            RELAY,
+            psk,
+            str(HEARTBEAT_MS),
+            str(TIMEOUT_MS),
+            str(a.node_id),
+            str(c.node_id),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         info = json.loads(r1.stdout.readline())
@@ -31,7 +40,9 @@ def test_traffic_moves_to_another_relay_when_one_is_killed(make_mesh, psk):
         a.start()
         c.start()
         # Pingwaves teach R1 where A and C are; then A handshakes with C through it.
-        wait_until(lambda: a.discovered_nodes() >= 2 and c.discovered_nodes() >= 2, 5.0, "pingwaves")
+        wait_until(
+            lambda: a.discovered_nodes() >= 2 and c.discovered_nodes() >= 2, 5.0, "pingwaves"
+        )
         a.connect_via(info["addr"], c.public_key, c.node_id)
         to_c = a.open_stream(c.node_id, 1, reliability="reliable")
         a.send_blocking(to_c, [b"before"])

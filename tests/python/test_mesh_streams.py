@@ -382,9 +382,7 @@ def test_events_accept_bytes_bytearray_memoryview_and_small_int_lists(pair):
     assert raws(poll_until(b, 4)) == ["bytes", "bytearray", "memoryview", "hi"]
 
 
-@pytest.mark.parametrize(
-    "events", [["text"], "text", [b"ok", "text"], [None], [3], None], ids=repr
-)
+@pytest.mark.parametrize("events", [["text"], "text", [b"ok", "text"], [None], [3], None], ids=repr)
 def test_str_and_other_non_bytes_events_are_type_errors(pair, events):
     a, b = pair
     stream = a.open_stream(b.node_id, 1)
