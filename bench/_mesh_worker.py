@@ -23,6 +23,22 @@ def cpu_seconds():
     return usage.ru_utime + usage.ru_stime
 
 
+def waiting_poll(mesh):
+    """poll(limit) that waits for the first event: ours takes timeout_ms; the original has no such
+    argument, so it spins (time.sleep(0) lets the node's own threads run on a small machine)."""
+    try:
+        mesh.poll(1, timeout_ms=0)
+    except TypeError:
+
+        def spin(limit):
+            while not (events := mesh.poll(limit)):
+                time.sleep(0)
+            return events
+
+        return spin
+    return lambda limit: mesh.poll(limit, timeout_ms=100)
+
+
 def address_of(mesh):
     return repr(mesh).split("addr=")[1].split(",")[0]
 
@@ -41,14 +57,11 @@ def serve(args):
     peer = mesh.accept(sender_node_id())
     mesh.start()
     if args.role == "echo":
-        answered = 0
+        answered, poll = 0, waiting_poll(mesh)
         while answered < args.events:
-            events = mesh.poll(64)
-            for event in events:
+            for event in poll(64):
                 mesh.push_to(peer, event.raw)
                 answered += 1
-            if not events:
-                time.sleep(0)  # let the node's own threads run: two cores, four busy threads
         say(answered=answered)
     else:
         received, first, last, cpu0 = 0, None, None, cpu_seconds()
@@ -100,12 +113,11 @@ def send(args):
 def ping(args):
     mesh = connect(args)
     time.sleep(0.2)
-    rtts = []
+    rtts, poll = [], waiting_poll(mesh)
     for i in range(args.events):
         start = time.perf_counter()
         mesh.push_to(args.peer, f'{{"ping":{i}}}')
-        while not mesh.poll(1):
-            time.sleep(0)
+        poll(1)
         rtts.append(time.perf_counter() - start)
     rtts.sort()
     say(p50_us=rtts[len(rtts) // 2] * 1e6, p99_us=rtts[int(len(rtts) * 0.99)] * 1e6)

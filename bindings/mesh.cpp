@@ -338,11 +338,16 @@ void init_mesh(nb::module_& m) {
           "peer_addr"_a, "json"_a)
       .def(
           "poll",
-          [](MeshNode& node, nb::handle limit) {
+          [](MeshNode& node, nb::handle limit, nb::handle timeout_ms) {
             const auto count = to_unsigned(limit, "poll", "limit", UINT64_MAX);
-            return with_context("poll", [&] { return node.poll(count); });
+            const auto wait = timeout_ms.is_none() ? 0 : to_unsigned(timeout_ms, "poll", "timeout_ms", UINT32_MAX);
+            nb::gil_scoped_release unlocked;
+            return with_context("poll", [&] { return node.poll(count, std::chrono::milliseconds(wait)); });
           },
-          "limit"_a, nb::sig("def poll(self, limit: int) -> list[StoredEvent]"))
+          "limit"_a, "timeout_ms"_a = nb::none(),
+          nb::sig("def poll(self, limit: int, timeout_ms: int | None = None) -> list[StoredEvent]"),
+          "Removes and returns up to limit received events. With timeout_ms (ours), waits that long "
+          "for the first one when none is there.")
       .def(
           "add_route",
           [](MeshNode& node, nb::handle dest_node_id, const std::string& next_hop_addr) {

@@ -715,3 +715,22 @@ def test_valid_subnet_and_policy_are_accepted(psk):
     assert issubclass(net.IdentityError, Exception) and not issubclass(
         net.IdentityError, RuntimeError
     )
+
+
+# -- poll(limit, timeout_ms) waits for the first event (ours) -------------------------------------
+
+
+def test_poll_with_a_timeout_waits_for_the_first_event(pair):
+    a, b = pair
+    started = time.monotonic()
+    assert b.poll(10, timeout_ms=50) == []
+    assert 0.04 <= time.monotonic() - started < 1.0
+    threading.Timer(0.05, lambda: a.push_to(mesh_address(b), "late")).start()
+    started = time.monotonic()
+    events = b.poll(10, timeout_ms=5000)
+    assert [e.raw for e in events] == ["late"]
+    assert time.monotonic() - started < 2.0
+    with pytest.raises(TypeError):
+        b.poll(10, timeout_ms="1")
+    with pytest.raises(OverflowError):
+        b.poll(10, timeout_ms=-1)

@@ -161,6 +161,7 @@ struct MeshNode::Impl {
   mutable std::mutex mu;
   std::condition_variable handshake_done;
   mutable std::condition_variable credit_granted;
+  std::condition_variable events_arrived;  ///< poll() waiting for the inbound queues
   bool started = false;
   std::atomic<bool> shut_down{false};
   std::unordered_map<std::uint64_t, std::shared_ptr<Session>> sessions;  ///< by peer node id
@@ -194,7 +195,8 @@ struct MeshNode::Impl {
   std::size_t poll_shard = 0;
   MeshCounters counters;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> grants_due;  ///< (peer, stream) accepted data this batch
-  std::vector<bus::StoredEvent> sink_batch;  ///< events for config.event_sink, handed over after the batch
+  std::vector<bus::StoredEvent> sink_batch;
+  bool events_waiting = false;  ///< the reactor queued events since its last flush (reactor thread only)  ///< events for config.event_sink, handed over after the batch
   std::vector<Bytes> outbox;  ///< datagrams built on the reactor thread, sent after its batch
   std::vector<SocketAddress> outbox_to;
 
@@ -557,11 +559,16 @@ struct MeshNode::Impl {
       sink_batch.push_back(std::move(event));
     } else {
       inbound[event.shard_id].push_back(std::move(event));
+      events_waiting = true;
     }
   }
 
-  // After a batch, outside the lock: events for the sink, then datagrams.
+  // After a batch, outside the lock: wake pollers, events for the sink, then datagrams.
   void flush() {
+    if (events_waiting) {
+      events_waiting = false;
+      events_arrived.notify_all();
+    }
     if (!sink_batch.empty()) {
       config.event_sink(sink_batch);
       sink_batch.clear();
@@ -970,11 +977,16 @@ void MeshNode::push_to(const SocketAddress& address, ByteView event) {
   send_on_stream(handle, {&event, 1});
 }
 
-std::vector<bus::StoredEvent> MeshNode::poll(std::size_t limit) {
-  std::lock_guard lock(impl_->mu);
+std::vector<bus::StoredEvent> MeshNode::poll(std::size_t limit, std::chrono::nanoseconds wait) {
+  std::unique_lock lock(impl_->mu);
   impl_->check_open();
   std::vector<bus::StoredEvent> out;
   auto& shards = impl_->inbound;
+  if (wait.count() > 0 && limit > 0) {
+    const auto any = [&] { return std::any_of(shards.begin(), shards.end(), [](const auto& q) { return !q.empty(); }); };
+    impl_->events_arrived.wait_for(lock, wait, [&] { return impl_->shut_down.load() || any(); });
+    impl_->check_open();
+  }
   for (std::size_t visited = 0; visited < shards.size() && out.size() < limit; ++visited) {
     auto& queue = shards[impl_->poll_shard];
     while (!queue.empty() && out.size() < limit) {
@@ -1139,6 +1151,7 @@ void MeshNode::shutdown() {
   if (impl_->shut_down.exchange(true)) return;
   impl_->handshake_done.notify_all();
   impl_->credit_granted.notify_all();
+  impl_->events_arrived.notify_all();
   impl_->reactor->stop();
   std::lock_guard lock(impl_->mu);
   impl_->sessions.clear();

@@ -109,8 +109,9 @@ class MeshNode {
 
   // One event on stream 0 to the peer at `address`.
   void push_to(const SocketAddress& address, ByteView event);
-  // Removes and returns up to `limit` received events, from every inbound shard.
-  std::vector<bus::StoredEvent> poll(std::size_t limit);
+  // Removes and returns up to `limit` received events, from every inbound
+  // shard; when there are none, waits up to `wait` for the first to arrive.
+  std::vector<bus::StoredEvent> poll(std::size_t limit, std::chrono::nanoseconds wait = {});
   void add_route(std::uint64_t dest_node_id, const SocketAddress& next_hop);
   std::size_t peer_count() const;
   std::size_t discovered_nodes() const;
