@@ -23,18 +23,19 @@ from ._net import (
 
 __version__ = "0.12.0"
 
-__all__ = [
-    "BackpressureError",
-    "IdentityError",
-    "IngestResult",
+# In the original's feature groups (bus, transport keys, mesh), not alphabetically.
+__all__ = [  # noqa: RUF022
     "Net",
+    "IngestResult",
+    "StoredEvent",
+    "PollResponse",
+    "Stats",
+    "BackpressureError",
     "NetKeypair",
+    "generate_net_keypair",
     "NetMesh",
     "NetStream",
     "NetStreamStats",
     "NotConnectedError",
-    "PollResponse",
-    "Stats",
-    "StoredEvent",
-    "generate_net_keypair",
+    "IdentityError",
 ]

@@ -642,7 +642,10 @@ struct MeshNode::Impl {
     auto session = install_session(peer_node_id, from, false, noise.handshake_hash(), crypto::HandshakeRole::Responder);
     session->handshake_ephemeral = ephemeral;
     session->handshake_reply = reply;
-    enqueue(reply, from);
+    // Now, not with the batch: another thread may send on the new session at
+    // once, and its data must not overtake msg2 (the original's initiator
+    // discards anything but msg2 while it waits).
+    send_now(reply, from);
     if (acceptor && acceptor->peer_node_id == peer_node_id && !acceptor->initiator) {
       acceptor->initiator = from;
       handshake_done.notify_all();
@@ -708,7 +711,7 @@ struct MeshNode::Impl {
     auto session = install_session(initiator, from, true, noise.handshake_hash(), crypto::HandshakeRole::Responder);
     session->handshake_ephemeral = ephemeral;
     const auto next_hop = routes.lookup(initiator);
-    enqueue(std::move(reply), next_hop ? *next_hop : from);
+    send_now(reply, next_hop ? *next_hop : from);  // before any data on the new session, as above
     return true;
   }
 
