@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bus/cursor.hpp"
+#include "bus/shard.hpp"
 #include "net/bus/event_bus.hpp"
 #include "net/core/error.hpp"
 
@@ -384,4 +385,19 @@ TEST_CASE("concurrent producers and a paging consumer: exactly once", "[bus][con
   CHECK(duplicates == 0);
   CHECK(seen.size() == kProducers * kPerProducer);
   CHECK(bus.stats().events_dropped == 0);
+}
+
+TEST_CASE("drop_oldest during a filtered or merged poll counts only what no poll delivered", "[bus]") {
+  net::bus::Shard shard(0, 1024, net::bus::BackpressureMode::DropOldest);
+  for (int i = 0; i < 1024; ++i) shard.push("e", static_cast<std::uint64_t>(i + 1));  // full, all unpolled
+  std::vector<net::bus::StoredEvent> window;
+  shard.read(0, 10, false, window);  // a filtered poll's reservation of 0..9
+  REQUIRE(window.size() == 10);
+  for (int i = 0; i < 5; ++i) shard.push("f", 2000 + static_cast<std::uint64_t>(i));  // evicts 0..4, unpolled
+  CHECK(shard.counters().events_dropped == 0);  // held back while the poll may still deliver them
+  shard.finish_read(0, 3);  // the poll delivered 0..2; 3 and 4 reached nobody
+  CHECK(shard.counters().events_dropped == 2);
+  // Without a reservation an eviction of an unpolled event counts at once.
+  shard.push("g", 3000);
+  CHECK(shard.counters().events_dropped == 3);
 }

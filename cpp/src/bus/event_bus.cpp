@@ -234,6 +234,18 @@ PollResult EventBus::poll_rings(const PollRequest& request) {
   std::vector<std::vector<StoredEvent>> windows(num_shards);
   std::vector<std::uint64_t> scanned_end(num_shards);
   std::vector<std::uint64_t> head(num_shards);
+  // Filtered and merged reads are reservations: each ends in finish_read(),
+  // also when this poll throws.
+  std::vector<bool> reserved(num_shards, false);
+  struct EndReservations {
+    const std::vector<std::unique_ptr<Shard>>& shards;
+    std::vector<bool>& reserved;
+    const std::vector<std::uint64_t>& start;
+    ~EndReservations() {
+      for (std::size_t s = 0; s < reserved.size(); ++s)
+        if (reserved[s]) shards[s]->finish_read(start[s], start[s]);
+    }
+  } end_reservations{impl_->shards, reserved, start};
   for (std::size_t s = 0; s < num_shards; ++s) {
     const std::size_t want = direct                       ? direct_share[s]
                              : request.filter != nullptr ? std::max(request.limit, kFilterScanPerShard)
@@ -245,6 +257,7 @@ PollResult EventBus::poll_rings(const PollRequest& request) {
     }
     // The direct path returns everything it reads, so it marks it polled at once.
     const Shard::Bounds bounds = impl_->shards[s]->read(start[s], want, direct, windows[s]);
+    reserved[s] = !direct;
     head[s] = bounds.head;
     scanned_end[s] = windows[s].empty() ? start[s] : windows[s].back().sequence + 1;
     if (request.filter != nullptr) request.filter->retain_matching(windows[s]);
@@ -284,7 +297,11 @@ PollResult EventBus::poll_rings(const PollRequest& request) {
     if (resume > start[s]) {  // start > any previous position, so this moves forward
       positions[s] = resume - 1;
       moved = true;
-      impl_->shards[s]->mark_polled(resume);
+      if (!reserved[s]) impl_->shards[s]->mark_polled(resume);
+    }
+    if (reserved[s]) {
+      reserved[s] = false;
+      impl_->shards[s]->finish_read(start[s], resume);
     }
     if (head[s] > resume) result.has_more = true;
   }

@@ -54,7 +54,11 @@ void Shard::evict_tail_locked() {
 // Out of line: only a full ring gets here.
 bool Shard::admit_full_locked(bool batch) {
   if (head_ - polled_ >= capacity_) {
-    ++stats_.events_dropped;
+    if (mode_ == BackpressureMode::DropOldest && readers_ > 0) {
+      evicted_unpolled_.push_back(tail_);  // a reader may deliver it: decided in finish_read()
+    } else {
+      ++stats_.events_dropped;
+    }
     if (mode_ == BackpressureMode::DropNewest) return false;
     if (mode_ == BackpressureMode::FailProducer) {
       if (batch) return false;  // batches report a short count instead
@@ -139,7 +143,18 @@ Shard::Bounds Shard::read(std::uint64_t from, std::size_t max_count, bool mark_p
                               slot.insertion_ts, id_});
   }
   if (mark_polled && end > polled_) polled_ = end;
+  if (!mark_polled) ++readers_;
   return {tail_, head_};
+}
+
+void Shard::finish_read(std::uint64_t start, std::uint64_t resume) {
+  std::lock_guard lock(mutex_);
+  std::erase_if(evicted_unpolled_, [&](std::uint64_t seq) { return seq >= start && seq < resume; });
+  if (resume > polled_) polled_ = std::min(resume, head_);
+  if (readers_ > 0 && --readers_ == 0) {
+    stats_.events_dropped += evicted_unpolled_.size();
+    evicted_unpolled_.clear();
+  }
 }
 
 void Shard::mark_polled(std::uint64_t end) {

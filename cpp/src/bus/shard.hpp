@@ -40,8 +40,16 @@ class Shard {
   // Appends up to max_count events starting at max(from, tail). With
   // mark_polled, they count as polled from this moment (under the same lock,
   // so a producer can never evict them as unpolled and count a drop for events
-  // this read delivers). Returns the bounds seen under the lock.
+  // this read delivers). Without it the read is a reservation that
+  // finish_read() must end: until then an unpolled event evicted by
+  // drop_oldest is held back rather than counted, since the reader may still
+  // deliver it. Returns the bounds seen under the lock.
   Bounds read(std::uint64_t from, std::size_t max_count, bool mark_polled, std::vector<StoredEvent>& out);
+
+  // Ends a reservation that read from `start`: what it consumed, [start,
+  // resume), counts as polled; evictions held back are counted as drops
+  // unless a reader consumed them.
+  void finish_read(std::uint64_t start, std::uint64_t resume);
 
   // Everything before `end` has been handed to a poller.
   void mark_polled(std::uint64_t end);
@@ -81,6 +89,8 @@ class Shard {
   std::uint64_t head_ = 0;
   std::uint64_t tail_ = 0;
   std::uint64_t polled_ = 0;
+  std::uint32_t readers_ = 0;                   ///< reservations in progress
+  std::vector<std::uint64_t> evicted_unpolled_;  ///< evicted during them, not yet counted
   std::uint64_t last_ts_ = 0;
   Stats stats_;
 };

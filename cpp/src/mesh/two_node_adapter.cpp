@@ -16,6 +16,7 @@ namespace {
 
 constexpr std::uint64_t kPeer = 0;  ///< the two-node dialect's only peer
 constexpr auto kReconnectPause = std::chrono::milliseconds(100);
+constexpr auto kHandshakeAttempt = std::chrono::milliseconds(1000);
 
 }  // namespace
 
@@ -47,6 +48,10 @@ struct TwoNodeAdapter::Impl {
     mesh.heartbeat_interval = cfg.heartbeat_interval;
     mesh.session_timeout = cfg.session_timeout;
     mesh.two_node = true;
+    // The connector retries forever, so each attempt can be short: a restarted
+    // responder is found within about a second.
+    mesh.handshake_timeout = kHandshakeAttempt;
+    mesh.handshake_attempts = 1;
     mesh.ordered_reliable = cfg.reliability != TwoNodeReliability::Light;
     if (cfg.role == TwoNodeRole::Responder) mesh.static_secret = cfg.secret_key;
     mesh.event_sink = [this](std::span<const bus::StoredEvent> events) { store(events); };
