@@ -22,8 +22,9 @@ std::uint64_t to_unsigned(nb::handle value, const char* function, const char* na
   if (v == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
     if (PyErr_ExceptionMatches(PyExc_OverflowError)) {
       PyErr_Clear();
-      PyErr_SetString(PyExc_OverflowError, _PyLong_Sign(value.ptr()) < 0 ? "can't convert negative int to unsigned"
-                                                                        : "out of range integral type conversion attempted");
+      PyErr_SetString(PyExc_OverflowError, _PyLong_Sign(value.ptr()) < 0
+                                               ? "can't convert negative int to unsigned"
+                                               : "out of range integral type conversion attempted");
     }
     throw nb::python_error();
   }
@@ -121,7 +122,8 @@ std::vector<std::uint8_t> parse_hex(std::string_view text, const std::string& pr
   };
   if (text.size() % 2 != 0) fail("Odd number of digits");
   for (std::size_t i = 0; i < text.size(); ++i) {
-    if (digit(text[i]) < 0) fail("Invalid character '" + std::string(1, text[i]) + "' at position " + std::to_string(i));
+    if (digit(text[i]) < 0)
+      fail("Invalid character '" + std::string(1, text[i]) + "' at position " + std::to_string(i));
   }
   std::vector<std::uint8_t> out(text.size() / 2);
   for (std::size_t i = 0; i < out.size(); ++i) {

@@ -13,10 +13,10 @@
 #include "arguments.hpp"
 #include "fast_method.hpp"
 #include "ingest_result.hpp"
-#include "two_node.hpp"
 #include "json_python.hpp"
 #include "net/bus/event_bus.hpp"
 #include "net/core/error.hpp"
+#include "two_node.hpp"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -26,6 +26,7 @@ namespace {
 
 using bus::EventBus;
 
+// clang-format off
 constexpr std::array<const char*, 30> kNetParameters = {
     "num_shards", "ring_buffer_capacity", "backpressure_mode", "redis_url", "redis_prefix",
     "redis_pipeline_size", "redis_pool_size", "redis_connect_timeout_ms", "redis_command_timeout_ms",
@@ -34,6 +35,7 @@ constexpr std::array<const char*, 30> kNetParameters = {
     "jetstream_replicas", "net_bind_addr", "net_peer_addr", "net_psk", "net_role", "net_peer_public_key",
     "net_secret_key", "net_public_key", "net_reliability", "net_heartbeat_interval_ms", "net_session_timeout_ms",
     "net_batched_io", "net_packet_pool_size"};
+// clang-format on
 
 // Batches above this many bytes are pinned in a tuple and copied without the GIL.
 constexpr std::size_t kReleaseGilBytes = 256 * 1024;
@@ -50,9 +52,8 @@ const std::string& net_init_signature() {
     for (const char* name : kNetParameters) {
       const std::string_view n(name);
       const char* type = n == "net_batched_io" ? "bool"
-                         : (n.ends_with("_ms") || n.ends_with("_size") || n.ends_with("_len") ||
-                            n == "num_shards" || n == "ring_buffer_capacity" || n.starts_with("jetstream_max") ||
-                            n == "jetstream_replicas")
+                         : (n.ends_with("_ms") || n.ends_with("_size") || n.ends_with("_len") || n == "num_shards" ||
+                            n == "ring_buffer_capacity" || n.starts_with("jetstream_max") || n == "jetstream_replicas")
                              ? "int"
                              : "str";
       s += ", " + std::string(name) + ": " + type + " | None = None";
@@ -126,7 +127,8 @@ std::size_t ingest_raw_batch(EventBus& bus, nb::handle events) {
     throw nb::python_error();
   }
   require_open(bus);
-  nb::object items = nb::steal(PySequence_Fast(events.ptr(), "ingest_raw_batch() argument 'events' must be a sequence of str"));
+  nb::object items =
+      nb::steal(PySequence_Fast(events.ptr(), "ingest_raw_batch() argument 'events' must be a sequence of str"));
   if (!items.is_valid()) throw nb::python_error();
   const Py_ssize_t count = PySequence_Fast_GET_SIZE(items.ptr());
   PyObject** item = PySequence_Fast_ITEMS(items.ptr());
@@ -153,7 +155,8 @@ std::size_t ingest_raw_batch(EventBus& bus, nb::handle events) {
 PollResponse poll(EventBus& bus, nb::handle limit, nb::handle cursor, nb::handle filter, nb::handle ordering) {
   require_open(bus);
   bus::PollRequest request;
-  request.limit = static_cast<std::size_t>(to_unsigned(limit, "poll", "limit", std::numeric_limits<std::size_t>::max()));
+  request.limit =
+      static_cast<std::size_t>(to_unsigned(limit, "poll", "limit", std::numeric_limits<std::size_t>::max()));
   if (!cursor.is_none()) request.cursor = to_str(cursor, "poll", "cursor");
   std::optional<bus::Filter> parsed_filter;
   if (!filter.is_none()) {
@@ -207,61 +210,69 @@ void init_bus(nb::module_& m) {
       .def_prop_ro("raw", &raw_text, nb::sig("def raw(self) -> str"))
       .def_ro("insertion_ts", &bus::StoredEvent::insertion_ts)
       .def_ro("shard_id", &bus::StoredEvent::shard_id)
-      .def("parse", [](const bus::StoredEvent& e) { return loads(e.raw); },
-           nb::sig("def parse(self) -> typing.Any"), "The event's JSON as Python objects (json.loads semantics).")
+      .def(
+          "parse", [](const bus::StoredEvent& e) { return loads(e.raw); }, nb::sig("def parse(self) -> typing.Any"),
+          "The event's JSON as Python objects (json.loads semantics).")
       .def("__repr__", [](const bus::StoredEvent& e) {
         return "StoredEvent(id='" + e.id() + "', shard_id=" + std::to_string(e.shard_id) +
                ", insertion_ts=" + std::to_string(e.insertion_ts) + ")";
       });
 
   nb::class_<PollResponse>(m, "PollResponse", "One page of poll() results.")
-      .def_prop_ro("events", [](const PollResponse& r) { return copy_of(r.events); },
-                   nb::sig("def events(self) -> list[StoredEvent]"))
+      .def_prop_ro(
+          "events", [](const PollResponse& r) { return copy_of(r.events); },
+          nb::sig("def events(self) -> list[StoredEvent]"))
       .def_ro("next_id", &PollResponse::next_id, nb::sig("def next_id(self) -> str | None"))
       .def_ro("has_more", &PollResponse::has_more)
       .def("__len__", [](const PollResponse& r) { return nb::len(r.events); })
-      .def("__iter__", [](const PollResponse& r) { return nb::iter(copy_of(r.events)); },
-           nb::sig("def __iter__(self) -> typing.Iterator[StoredEvent]"))
+      .def(
+          "__iter__", [](const PollResponse& r) { return nb::iter(copy_of(r.events)); },
+          nb::sig("def __iter__(self) -> typing.Iterator[StoredEvent]"))
       .def("__repr__", [](const PollResponse& r) {
-        return "PollResponse(events=[..." + std::to_string(nb::len(r.events)) + "], next_id=" +
-               (r.next_id ? "Some(\"" + *r.next_id + "\")" : std::string("None")) +
+        return "PollResponse(events=[..." + std::to_string(nb::len(r.events)) +
+               "], next_id=" + (r.next_id ? "Some(\"" + *r.next_id + "\")" : std::string("None")) +
                ", has_more=" + (r.has_more ? "true" : "false") + ")";
       });
 
-  auto net_class = nb::class_<EventBus>(m, "Net", "Sharded in-process event bus.")
-      .def(
-          "__init__",
-          [](EventBus* self, nb::args args, nb::kwargs kwargs) {
-            const Arguments arguments("Net", kNetParameters, args, kwargs);
-            const bus::EventBusConfig config = config_from(arguments);
-            auto two_node = two_node_config_from(arguments);
-            config.validate();
-            std::unique_ptr<bus::Adapter> adapter;
-            if (two_node) {
-              two_node->inbound = config;
-              adapter = std::make_unique<mesh::TwoNodeAdapter>(*two_node);
-            }
-            new (self) EventBus(config, std::move(adapter));
-          },
-          nb::sig(net_init_signature().c_str()))
-      .def("ingest_raw_batch", &ingest_raw_batch, "events"_a,
-           nb::sig("def ingest_raw_batch(self, events: typing.Sequence[str]) -> int"))
-      .def("poll", &poll, "limit"_a, "cursor"_a = nb::none(), "filter"_a = nb::none(), "ordering"_a = nb::none(),
-           nb::sig("def poll(self, limit: int, cursor: str | None = None, filter: str | None = None, "
-                   "ordering: str | None = None) -> PollResponse"))
-      .def("num_shards", [](const EventBus& bus) {
-        require_open(bus);
-        return bus.num_shards();
-      })
-      .def("stats", &EventBus::stats)
-      .def("shutdown", &EventBus::shutdown, nb::call_guard<nb::gil_scoped_release>())
-      .def("__enter__", [](nb::handle self) { return nb::borrow(self); },
-           nb::sig("def __enter__(self) -> Net"))
-      .def("__exit__", [](EventBus& bus, nb::handle, nb::handle, nb::handle) {
-            bus.shutdown();
-            return false;
-          }, "_exc_type"_a = nb::none(), "_exc_val"_a = nb::none(), "_exc_tb"_a = nb::none())
-      .def("__repr__", [](const EventBus& bus) { return bus.is_shut_down() ? "Net(shutdown)" : "Net(active)"; });
+  auto net_class =
+      nb::class_<EventBus>(m, "Net", "Sharded in-process event bus.")
+          .def(
+              "__init__",
+              [](EventBus* self, nb::args args, nb::kwargs kwargs) {
+                const Arguments arguments("Net", kNetParameters, args, kwargs);
+                const bus::EventBusConfig config = config_from(arguments);
+                auto two_node = two_node_config_from(arguments);
+                config.validate();
+                std::unique_ptr<bus::Adapter> adapter;
+                if (two_node) {
+                  two_node->inbound = config;
+                  adapter = std::make_unique<mesh::TwoNodeAdapter>(*two_node);
+                }
+                new (self) EventBus(config, std::move(adapter));
+              },
+              nb::sig(net_init_signature().c_str()))
+          .def("ingest_raw_batch", &ingest_raw_batch, "events"_a,
+               nb::sig("def ingest_raw_batch(self, events: typing.Sequence[str]) -> int"))
+          .def("poll", &poll, "limit"_a, "cursor"_a = nb::none(), "filter"_a = nb::none(), "ordering"_a = nb::none(),
+               nb::sig("def poll(self, limit: int, cursor: str | None = None, filter: str | None = None, "
+                       "ordering: str | None = None) -> PollResponse"))
+          .def("num_shards",
+               [](const EventBus& bus) {
+                 require_open(bus);
+                 return bus.num_shards();
+               })
+          .def("stats", &EventBus::stats)
+          .def("shutdown", &EventBus::shutdown, nb::call_guard<nb::gil_scoped_release>())
+          .def(
+              "__enter__", [](nb::handle self) { return nb::borrow(self); }, nb::sig("def __enter__(self) -> Net"))
+          .def(
+              "__exit__",
+              [](EventBus& bus, nb::handle, nb::handle, nb::handle) {
+                bus.shutdown();
+                return false;
+              },
+              "_exc_type"_a = nb::none(), "_exc_val"_a = nb::none(), "_exc_tb"_a = nb::none())
+          .def("__repr__", [](const EventBus& bus) { return bus.is_shut_down() ? "Net(shutdown)" : "Net(active)"; });
   // The per-event calls skip nanobind's dispatch (their stub entries are in stubs.pat).
   OneArgumentMethod<EventBus, &ingest_raw>::add_to(net_class, "Net", "ingest_raw", "json",
                                                    "ingest_raw($self, /, json)\n--\n\n"

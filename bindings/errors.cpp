@@ -50,10 +50,10 @@ void set_error_from_current_exception() noexcept {
 }
 
 void init_errors(nb::module_& m) {
-  g_backpressure_error = PyErr_NewExceptionWithDoc(
-      "net._net.BackpressureError",
-      "A bounded buffer is full: a ring in fail_producer mode, or a stream's credit window.",
-      PyExc_RuntimeError, nullptr);
+  g_backpressure_error =
+      PyErr_NewExceptionWithDoc("net._net.BackpressureError",
+                                "A bounded buffer is full: a ring in fail_producer mode, or a stream's credit window.",
+                                PyExc_RuntimeError, nullptr);
   m.attr("BackpressureError") = nb::handle(g_backpressure_error);
   g_not_connected_error = PyErr_NewExceptionWithDoc(
       "net._net.NotConnectedError", "The stream was closed or its peer's session is gone.", nullptr, nullptr);

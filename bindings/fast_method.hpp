@@ -36,8 +36,8 @@ struct OneArgumentMethod {
   }
 
   // Adds the method to `cls`; `doc` starts with its __text_signature__.
-  static void add_to(nanobind::handle cls, const char* owner_name, const char* method_name,
-                     const char* parameter_name, const char* doc) {
+  static void add_to(nanobind::handle cls, const char* owner_name, const char* method_name, const char* parameter_name,
+                     const char* doc) {
     owner = owner_name;
     method = method_name;
     parameter = parameter_name;

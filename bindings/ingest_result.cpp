@@ -10,8 +10,7 @@ namespace net::python {
 namespace {
 
 struct IngestResultObject {
-  PyObject_HEAD
-  std::uint64_t timestamp;
+  PyObject_HEAD std::uint64_t timestamp;
   std::uint16_t shard_id;
 };
 

@@ -52,9 +52,7 @@ PyObject* build(dom::element element) {
     case dom::element_type::DOUBLE: return PyFloat_FromDouble(double(element));
     case dom::element_type::BOOL: return Py_NewRef(bool(element) ? Py_True : Py_False);
     case dom::element_type::NULL_VALUE: return Py_NewRef(Py_None);
-    default:
-      PyErr_SetString(PyExc_RuntimeError, "unexpected JSON element");
-      return nullptr;
+    default: PyErr_SetString(PyExc_RuntimeError, "unexpected JSON element"); return nullptr;
   }
 }
 

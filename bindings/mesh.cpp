@@ -26,9 +26,9 @@ using mesh::MeshNode;
 using mesh::SocketAddress;
 
 constexpr std::array<const char*, 12> kMeshParameters = {
-    "bind_addr", "psk", "heartbeat_interval_ms", "session_timeout_ms", "num_shards", "identity_seed",
-    "capability_gc_interval_ms", "require_signed_capabilities", "subnet", "subnet_policy", "reflex_override",
-    "try_port_mapping"};
+    "bind_addr",  "psk",           "heartbeat_interval_ms",     "session_timeout_ms",
+    "num_shards", "identity_seed", "capability_gc_interval_ms", "require_signed_capabilities",
+    "subnet",     "subnet_policy", "reflex_override",           "try_port_mapping"};
 
 struct NetStream {
   mesh::StreamHandle handle;
@@ -142,8 +142,8 @@ mesh::MeshConfig config_from(const Arguments& arguments) {
   }
   if (const auto seed = arguments.get("identity_seed")) {
     if (!PyBytes_Check(seed->ptr())) {
-      raise(PyExc_TypeError, std::string("NetMesh() argument 'identity_seed' must be bytes, not ") +
-                                 Py_TYPE(seed->ptr())->tp_name);
+      raise(PyExc_TypeError,
+            std::string("NetMesh() argument 'identity_seed' must be bytes, not ") + Py_TYPE(seed->ptr())->tp_name);
     }
     const auto size = static_cast<std::size_t>(PyBytes_GET_SIZE(seed->ptr()));
     if (size != 32) raise(PyExc_ValueError, "identity_seed must be 32 bytes, got " + std::to_string(size));
@@ -177,8 +177,10 @@ mesh::StreamOptions stream_options(std::optional<std::string> reliability, nb::h
     raise(PyExc_ValueError,
           "unknown reliability mode \"" + *reliability + "\"; expected \"fire_and_forget\" or \"reliable\"");
   }
-  options.window_bytes = static_cast<std::uint32_t>(to_unsigned(window_bytes, "open_stream", "window_bytes", 0xFFFFFFFF));
-  options.fairness_weight = static_cast<std::uint8_t>(to_unsigned(fairness_weight, "open_stream", "fairness_weight", 0xFF));
+  options.window_bytes =
+      static_cast<std::uint32_t>(to_unsigned(window_bytes, "open_stream", "window_bytes", 0xFFFFFFFF));
+  options.fairness_weight =
+      static_cast<std::uint8_t>(to_unsigned(fairness_weight, "open_stream", "fairness_weight", 0xFF));
   return options;
 }
 
@@ -256,8 +258,8 @@ void init_mesh(nb::module_& m) {
       .def_prop_ro("peer_node_id", [](const NetStream& s) { return s.handle.peer_node_id; })
       .def_prop_ro("stream_id", [](const NetStream& s) { return s.handle.stream_id; })
       .def("__repr__", [](const NetStream& s) {
-        return "NetStream(peer_node_id=" + hex_id(s.handle.peer_node_id) + ", stream_id=" +
-               hex_id(s.handle.stream_id) + ")";
+        return "NetStream(peer_node_id=" + hex_id(s.handle.peer_node_id) + ", stream_id=" + hex_id(s.handle.stream_id) +
+               ")";
       });
 
   nb::class_<mesh::StreamStats>(m, "NetStreamStats", "Counters of one stream (NetMesh.stream_stats()).")
@@ -281,22 +283,26 @@ void init_mesh(nb::module_& m) {
             with_context("MeshNode", [&] { new (self) MeshNode(config); });
           },
           nb::sig(mesh_init_signature().c_str()))
-      .def_prop_ro("public_key", [](const MeshNode& node) {
-        require_open(node);
-        return to_hex(node.public_key());
-      })
-      .def_prop_ro("entity_id", [](const MeshNode& node) {
-        require_open(node);
-        const Key32& id = node.entity_id();
-        return nb::bytes(reinterpret_cast<const char*>(id.data()), id.size());
-      })
-      .def_prop_ro("node_id", [](const MeshNode& node) {
-        require_open(node);
-        return node.node_id();
-      })
+      .def_prop_ro("public_key",
+                   [](const MeshNode& node) {
+                     require_open(node);
+                     return to_hex(node.public_key());
+                   })
+      .def_prop_ro("entity_id",
+                   [](const MeshNode& node) {
+                     require_open(node);
+                     const Key32& id = node.entity_id();
+                     return nb::bytes(reinterpret_cast<const char*>(id.data()), id.size());
+                   })
+      .def_prop_ro("node_id",
+                   [](const MeshNode& node) {
+                     require_open(node);
+                     return node.node_id();
+                   })
       .def(
           "connect",
-          [](MeshNode& node, const std::string& peer_addr, const std::string& peer_public_key, nb::handle peer_node_id) {
+          [](MeshNode& node, const std::string& peer_addr, const std::string& peer_public_key,
+             nb::handle peer_node_id) {
             const SocketAddress address = parse_address(peer_addr);
             const Key32 key = parse_public_key(peer_public_key);
             const auto id = to_unsigned(peer_node_id, "connect", "peer_node_id", UINT64_MAX);
@@ -377,8 +383,7 @@ void init_mesh(nb::module_& m) {
             node.close_stream(to_unsigned(peer_node_id, "close_stream", "peer_node_id", UINT64_MAX),
                               to_unsigned(stream_id, "close_stream", "stream_id", UINT64_MAX));
           },
-          "peer_node_id"_a, "stream_id"_a,
-          nb::sig("def close_stream(self, peer_node_id: int, stream_id: int) -> None"))
+          "peer_node_id"_a, "stream_id"_a, nb::sig("def close_stream(self, peer_node_id: int, stream_id: int) -> None"))
       .def(
           "send_on_stream",
           [](MeshNode& node, const NetStream& stream, nb::handle events) { send_retrying(node, stream, events, 0); },
@@ -406,7 +411,8 @@ void init_mesh(nb::module_& m) {
           "peer_node_id"_a, "stream_id"_a,
           nb::sig("def stream_stats(self, peer_node_id: int, stream_id: int) -> NetStreamStats | None"))
       .def("shutdown", &MeshNode::shutdown, nb::call_guard<nb::gil_scoped_release>())
-      .def("__enter__", [](nb::handle self) { return nb::borrow(self); }, nb::sig("def __enter__(self) -> NetMesh"))
+      .def(
+          "__enter__", [](nb::handle self) { return nb::borrow(self); }, nb::sig("def __enter__(self) -> NetMesh"))
       .def(
           "__exit__",
           [](MeshNode& node, nb::handle, nb::handle, nb::handle) {

@@ -75,7 +75,8 @@ std::optional<mesh::TwoNodeConfig> two_node_config_from(const Arguments& argumen
     config.session_timeout = std::chrono::milliseconds(*ms);
   }
   arguments.get_bool("net_batched_io");  // always batched here (sendmmsg/recvmmsg); type-checked only
-  if (const auto pool = arguments.get_unsigned("net_packet_pool_size", UINT64_MAX); pool && (*pool == 0 || *pool > 16384)) {
+  if (const auto pool = arguments.get_unsigned("net_packet_pool_size", UINT64_MAX);
+      pool && (*pool == 0 || *pool > 16384)) {
     throw Error(ErrorKind::InvalidConfig, "invalid configuration: net packet_pool_size must be in 1..=16384");
   }
   return config;

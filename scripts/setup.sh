@@ -11,7 +11,7 @@ PYTHON=${PYTHON:-python3}
 
 APT_PACKAGES=(g++ cmake ninja-build pkg-config ccache python3-dev python3-venv
   libsodium-dev libboost-dev libsimdjson-dev libhiredis-dev libxxhash-dev libb2-dev catch2
-  redis-server nats-server libnats-dev clang libclang-rt-14-dev iproute2 nftables)
+  redis-server nats-server libnats-dev clang libclang-rt-14-dev clang-format iproute2 nftables)
 
 install_system_packages() {
   [[ "${SKIP_APT:-0}" == 1 ]] && return

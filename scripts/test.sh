@@ -3,7 +3,7 @@
 # again under ASan+UBSan and under TSan, each libFuzzer target for a few
 # seconds (Clang build), then the Python tests (pytest).
 # Usage: scripts/test.sh [pytest args...]
-# ruff (pinned in setup.sh) checks and format-checks the Python code before pytest.
+# clang-format and ruff (pinned in setup.sh) check the style before pytest.
 # SKIP_SANITIZERS=1 skips the sanitizer and fuzz builds; FUZZ_SECONDS (default 5) per target.
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$ROOT"
@@ -42,5 +42,7 @@ if [[ "${SKIP_SANITIZERS:-0}" != 1 ]]; then
   run_fuzzers
 fi
 
-"$VENV/bin/ruff" check --quiet . && "$VENV/bin/ruff" format --check --quiet .  # Python style gate
+# Style gates: clang-format (.clang-format) on C++, ruff on Python.
+clang-format --dry-run --Werror $(git ls-files '*.hpp' '*.cpp')
+"$VENV/bin/ruff" check --quiet . && "$VENV/bin/ruff" format --check --quiet .
 "$VENV/bin/python" -m pytest -q "$@"

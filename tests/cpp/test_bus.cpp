@@ -262,15 +262,15 @@ TEST_CASE("cursor codec: the original's format, strict decoding", "[bus][cursor]
     }
   };
   rejects("not base64!", 1, "base64");
-  rejects("eyIwIjoiMCJ9=", 1, "base64");           // trailing garbage
-  rejects("bm90IGpzb24=", 1, "JSON");               // "not json"
-  rejects("WzFd", 1, "JSON");                       // [1]
-  rejects("eyIwMSI6IjEifQ==", 4, "shard key");      // {"01":"1"}
-  rejects("eyI1IjoiMSJ9", 4, "unknown shard 5");    // {"5":"1"}
-  rejects("eyIwIjoxfQ==", 4, "not a string");       // {"0":1}
-  rejects("eyIwIjoiLTEifQ==", 4, "invalid position");  // {"0":"-1"}
+  rejects("eyIwIjoiMCJ9=", 1, "base64");                // trailing garbage
+  rejects("bm90IGpzb24=", 1, "JSON");                   // "not json"
+  rejects("WzFd", 1, "JSON");                           // [1]
+  rejects("eyIwMSI6IjEifQ==", 4, "shard key");          // {"01":"1"}
+  rejects("eyI1IjoiMSJ9", 4, "unknown shard 5");        // {"5":"1"}
+  rejects("eyIwIjoxfQ==", 4, "not a string");           // {"0":1}
+  rejects("eyIwIjoiLTEifQ==", 4, "invalid position");   // {"0":"-1"}
   rejects("eyIwIjoiMSIsIjAiOiIyIn0=", 4, "duplicate");  // {"0":"1","0":"2"}
-  rejects("eyI3MDAwMCI6IjEifQ==", 4, "shard key");  // {"70000":"1"}
+  rejects("eyI3MDAwMCI6IjEifQ==", 4, "shard key");      // {"70000":"1"}
 }
 
 TEST_CASE("a forged cursor ahead of the stream is refused", "[bus][cursor]") {
@@ -299,7 +299,7 @@ TEST_CASE("filters: the original's grammar and serde equality", "[bus][filter]")
   };
   CHECK(count(R"({"path":"type","value":"token"})") == 3);
   CHECK(count(R"({"$eq":{"path":"type","value":"done"}})") == 1);
-  CHECK(count(R"({"path":"n","value":1})") == 1);    // 1 != 1.0
+  CHECK(count(R"({"path":"n","value":1})") == 1);  // 1 != 1.0
   CHECK(count(R"({"path":"n","value":1.0})") == 1);
   CHECK(count(R"({"path":"meta.tags.1","value":"b"})") == 1);
   CHECK(count(R"({"path":"obj","value":{"y":[1,2],"x":1}})") == 1);
@@ -395,7 +395,7 @@ TEST_CASE("drop_oldest during a filtered or merged poll counts only what no poll
   REQUIRE(window.size() == 10);
   for (int i = 0; i < 5; ++i) shard.push("f", 2000 + static_cast<std::uint64_t>(i));  // evicts 0..4, unpolled
   CHECK(shard.counters().events_dropped == 0);  // held back while the poll may still deliver them
-  shard.finish_read(0, 3);  // the poll delivered 0..2; 3 and 4 reached nobody
+  shard.finish_read(0, 3);                      // the poll delivered 0..2; 3 and 4 reached nobody
   CHECK(shard.counters().events_dropped == 2);
   // Without a reservation an eviction of an unpolled event counts at once.
   shard.push("g", 3000);

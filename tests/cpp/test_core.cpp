@@ -55,8 +55,8 @@ TEST_CASE("json strings escape like json.dumps with ensure_ascii", "[core][json]
 
 TEST_CASE("json strings find the first escape at any offset of a long Latin-1 text", "[core][json]") {
   // The 16-byte scan must agree with the byte rules wherever the escape falls.
-  const std::pair<char, std::string_view> escapes[] = {
-      {'"', "\\\""}, {'\\', "\\\\"}, {'\n', "\\n"}, {'\x1f', "\\u001f"}, {'\x7f', "\\u007f"}, {'\xe9', "\\u00e9"}};
+  const std::pair<char, std::string_view> escapes[] = {{'"', "\\\""},       {'\\', "\\\\"},      {'\n', "\\n"},
+                                                       {'\x1f', "\\u001f"}, {'\x7f', "\\u007f"}, {'\xe9', "\\u00e9"}};
   for (const auto& [raw, escaped] : escapes) {
     for (std::size_t at = 0; at < 40; ++at) {
       std::string text(40, 'a');

@@ -27,7 +27,8 @@ struct Handshake {
 // intermediate value of its trace.
 Handshake run_vector_handshake(const char* name) {
   const simdjson::dom::element v = test_vectors::root()[name];
-  const simdjson::dom::element in = v["inputs"].error() == simdjson::SUCCESS ? v["inputs"] : test_vectors::root()["mesh_handshake"]["inputs"];
+  const simdjson::dom::element in =
+      v["inputs"].error() == simdjson::SUCCESS ? v["inputs"] : test_vectors::root()["mesh_handshake"]["inputs"];
   const Key32 psk = key(in["psk"]);
   const Bytes prologue = hex(v["prologue"]);
   const auto responder_static = X25519Keypair::from_secret(key(in["responder_static_private"]));
@@ -178,10 +179,10 @@ TEST_CASE("the replay window slides and forgets what falls out of it", "[crypto]
   CHECK_FALSE(window.check(4998));         // seen
   CHECK(window.commit(4997));              // unseen, inside the window
   CHECK_FALSE(window.check(4998 - 1024));  // too old
-  CHECK_FALSE(window.check(4998 - 1022));     // even: seen
-  CHECK(window.check(4998 - 1023));           // odd: unseen, the oldest slot of the window
-  CHECK(window.commit(4999 - 1024 + 2));      // odd, unseen, inside
-  CHECK(window.commit(4998 + 1025));          // next + 1024
+  CHECK_FALSE(window.check(4998 - 1022));  // even: seen
+  CHECK(window.check(4998 - 1023));        // odd: unseen, the oldest slot of the window
+  CHECK(window.commit(4999 - 1024 + 2));   // odd, unseen, inside
+  CHECK(window.commit(4998 + 1025));       // next + 1024
   CHECK_FALSE(window.check(4998 + 1025 + 1026));
   CHECK_FALSE(window.check(4998 + 1025 - 1024));  // fell out with the jump
   CHECK(window.commit(4998 + 1025 - 1023));

@@ -90,7 +90,10 @@ TEST_CASE("poll drains every inbound shard, ids are <seq>:<i>", "[mesh]") {
   const auto more = std::vector<std::string>{};
   a.push_to(b.local_address(), view("last"));
   std::vector<bus::StoredEvent> events;
-  eventually([&] { events = b.poll(10); return !events.empty(); });
+  eventually([&] {
+    events = b.poll(10);
+    return !events.empty();
+  });
   REQUIRE(events.size() == 1);
   CHECK(events[0].id() == "0:0");
   CHECK(events[0].shard_id == 0);
@@ -292,7 +295,8 @@ TEST_CASE("a triangle: every node reaches the other two, directly", "[mesh]") {
   handshake(a, c);
   handshake(b, c);
   for (MeshNode* node : {&a, &b, &c}) node->start();
-  REQUIRE(eventually([&] { return a.discovered_nodes() == 2 && b.discovered_nodes() == 2 && c.discovered_nodes() == 2; }));
+  REQUIRE(
+      eventually([&] { return a.discovered_nodes() == 2 && b.discovered_nodes() == 2 && c.discovered_nodes() == 2; }));
   MeshNode* nodes[] = {&a, &b, &c};
   for (MeshNode* from : nodes) {
     for (MeshNode* to : nodes) {

@@ -183,8 +183,7 @@ TEST_CASE("replayed datagrams are rejected by the replay window", "[reliability]
   CHECK(receiver.counters().datagrams_dropped >= received.size());  // each copy refused
 }
 
-TEST_CASE("after a partition both sides drop the session, then handshake again when it heals",
-          "[reliability]") {
+TEST_CASE("after a partition both sides drop the session, then handshake again when it heals", "[reliability]") {
   MeshConfig config;
   config.bind_address = SocketAddress::parse("127.0.0.1:0");
   config.psk.fill(5);

@@ -93,7 +93,8 @@ TEST_CASE("data packet: header, AAD, nonce, ciphertext and frames", "[wire][pack
   const auto events = read_frames(plaintext, header->event_count);
   const auto expected = v["events_hex"].get_array();
   REQUIRE(events.size() == expected.size());
-  for (std::size_t i = 0; i < events.size(); ++i) CHECK(Bytes(events[i].begin(), events[i].end()) == hex(expected.at(i)));
+  for (std::size_t i = 0; i < events.size(); ++i)
+    CHECK(Bytes(events[i].begin(), events[i].end()) == hex(expected.at(i)));
   Bytes framed;
   for (std::size_t i = 0; i < events.size(); ++i) append_frame(framed, hex(expected.at(i)));
   CHECK(framed == plaintext);
@@ -243,9 +244,9 @@ TEST_CASE("packet headers refuse what the original refuses", "[wire][packet]") {
   CHECK_FALSE(PacketHeader::decode(with(2, 2)));     // version
   Bytes longer = good;
   longer.push_back(0);
-  CHECK_FALSE(PacketHeader::decode(longer));           // payload_len + 16 != body
-  CHECK_FALSE(PacketHeader::decode(with(61, 0x20)));   // payload_len 8237 > 8112
-  CHECK_FALSE(PacketHeader::decode(with(63, 0x08)));   // event_count 2051 > 2028
+  CHECK_FALSE(PacketHeader::decode(longer));          // payload_len + 16 != body
+  CHECK_FALSE(PacketHeader::decode(with(61, 0x20)));  // payload_len 8237 > 8112
+  CHECK_FALSE(PacketHeader::decode(with(63, 0x08)));  // event_count 2051 > 2028
 }
 
 TEST_CASE("event frames stop at event_count and at a truncated frame", "[wire][frames]") {

@@ -21,7 +21,7 @@ class ChunkPool {
 
   static ChunkPool& instance();
 
-  PageBuffer acquire();                 ///< a kChunkSize buffer, faulted in
+  PageBuffer acquire();                     ///< a kChunkSize buffer, faulted in
   void release(PageBuffer chunk) noexcept;  ///< kept for reuse or unmapped
 
   ~ChunkPool();
@@ -30,8 +30,8 @@ class ChunkPool {
   ChunkPool() = default;
   void refill_loop();
 
-  static constexpr std::size_t kReadyTarget = 4;   ///< faulted-in chunks kept ahead
-  static constexpr std::size_t kMaxKept = 32;      ///< 64 MiB of released chunks at most
+  static constexpr std::size_t kReadyTarget = 4;  ///< faulted-in chunks kept ahead
+  static constexpr std::size_t kMaxKept = 32;     ///< 64 MiB of released chunks at most
 
   std::mutex mutex_;
   std::condition_variable wake_refill_;

@@ -20,7 +20,9 @@ std::uint16_t default_num_shards() noexcept {
 }
 
 void EventBusConfig::validate() const {
-  auto fail = [](const char* reason) { throw Error(ErrorKind::InvalidConfig, std::string("invalid configuration: ") + reason); };
+  auto fail = [](const char* reason) {
+    throw Error(ErrorKind::InvalidConfig, std::string("invalid configuration: ") + reason);
+  };
   if (num_shards == 0) fail("num_shards must be > 0");
   if (ring_buffer_capacity == 0 || (ring_buffer_capacity & (ring_buffer_capacity - 1)) != 0) {
     fail("ring_buffer_capacity must be a power of 2");

@@ -3,8 +3,8 @@
 
 #include <sodium.h>
 
-#include <charconv>
 #include <simdjson.h>
+#include <charconv>
 
 #include "net/core/error.hpp"
 

@@ -69,8 +69,7 @@ struct BatchScratch {
 Ordering parse_ordering(std::string_view name) {
   if (name == "none") return Ordering::None;
   if (name == "insertion_ts") return Ordering::InsertionTs;
-  throw Error(ErrorKind::InvalidArgument,
-              "Invalid ordering: " + std::string(name) + ". Use 'none' or 'insertion_ts'");
+  throw Error(ErrorKind::InvalidArgument, "Invalid ordering: " + std::string(name) + ". Use 'none' or 'insertion_ts'");
 }
 
 // How often the drain thread looks for new events when it found none, and
@@ -211,8 +210,8 @@ PollResult EventBus::poll_rings(const PollRequest& request) {
   const std::size_t num_shards = impl_->shards.size();
   if (request.limit == 0) return PollResult{{}, request.cursor, false};
 
-  CursorPositions positions =
-      request.cursor ? decode_cursor(*request.cursor, static_cast<std::uint16_t>(num_shards)) : CursorPositions(num_shards);
+  CursorPositions positions = request.cursor ? decode_cursor(*request.cursor, static_cast<std::uint16_t>(num_shards))
+                                             : CursorPositions(num_shards);
 
   // Where each shard resumes, and how much it holds from there.
   std::vector<std::uint64_t> start(num_shards);
@@ -230,7 +229,8 @@ PollResult EventBus::poll_rings(const PollRequest& request) {
   // Read each shard's window of candidates. Without a filter or a merge the
   // fair share is known up front, so only what will be returned is read.
   const bool direct = request.filter == nullptr && request.ordering == Ordering::None;
-  const std::vector<std::size_t> direct_share = direct ? fair_share(available, request.limit) : std::vector<std::size_t>{};
+  const std::vector<std::size_t> direct_share =
+      direct ? fair_share(available, request.limit) : std::vector<std::size_t>{};
   std::vector<std::vector<StoredEvent>> windows(num_shards);
   std::vector<std::uint64_t> scanned_end(num_shards);
   std::vector<std::uint64_t> head(num_shards);
@@ -247,7 +247,7 @@ PollResult EventBus::poll_rings(const PollRequest& request) {
     }
   } end_reservations{impl_->shards, reserved, start};
   for (std::size_t s = 0; s < num_shards; ++s) {
-    const std::size_t want = direct                       ? direct_share[s]
+    const std::size_t want = direct                      ? direct_share[s]
                              : request.filter != nullptr ? std::max(request.limit, kFilterScanPerShard)
                                                          : std::min(request.limit, available[s]);
     if (want == 0) {

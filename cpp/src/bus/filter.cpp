@@ -5,8 +5,8 @@
 // equal floats, 1 != 1.0.
 #include "net/bus/filter.hpp"
 
-#include <charconv>
 #include <simdjson.h>
+#include <charconv>
 #include <string>
 
 #include "net/core/error.hpp"

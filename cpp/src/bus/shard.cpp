@@ -88,7 +88,8 @@ Shard::Chunk& Shard::new_chunk_locked(std::size_t size) {
 
 inline void Shard::append_locked(std::string_view event, std::uint64_t ts) {
   const std::size_t size = event.size();
-  const bool fits_open = size <= kChunkSize / 4 && open_chunk_ != nullptr && open_chunk_->capacity - open_chunk_->used >= size;
+  const bool fits_open =
+      size <= kChunkSize / 4 && open_chunk_ != nullptr && open_chunk_->capacity - open_chunk_->used >= size;
   Chunk& chunk = fits_open ? *open_chunk_ : new_chunk_locked(size);
   const std::uint32_t serial =
       &chunk == open_chunk_ ? open_chunk_serial_ : first_chunk_serial_ + static_cast<std::uint32_t>(chunks_.size() - 1);
@@ -131,16 +132,15 @@ Shard::Bounds Shard::bounds() const {
   return {tail_, head_};
 }
 
-Shard::Bounds Shard::read(std::uint64_t from, std::size_t max_count, bool mark_polled,
-                          std::vector<StoredEvent>& out) {
+Shard::Bounds Shard::read(std::uint64_t from, std::size_t max_count, bool mark_polled, std::vector<StoredEvent>& out) {
   std::lock_guard lock(mutex_);
   check_open_locked();
   const std::uint64_t start = std::max(from, tail_);
   const std::uint64_t end = start + std::min<std::uint64_t>(max_count, head_ > start ? head_ - start : 0);
   for (std::uint64_t seq = start; seq < end; ++seq) {
     const Slot& slot = slots_[seq & mask_];
-    out.push_back(StoredEvent{chunks_[slot.chunk_serial - first_chunk_serial_], {slot.data, slot.size}, seq,
-                              slot.insertion_ts, id_});
+    out.push_back(StoredEvent{
+        chunks_[slot.chunk_serial - first_chunk_serial_], {slot.data, slot.size}, seq, slot.insertion_ts, id_});
   }
   if (mark_polled && end > polled_) polled_ = end;
   if (!mark_polled) ++readers_;

@@ -89,7 +89,7 @@ class Shard {
   std::uint64_t head_ = 0;
   std::uint64_t tail_ = 0;
   std::uint64_t polled_ = 0;
-  std::uint32_t readers_ = 0;                   ///< reservations in progress
+  std::uint32_t readers_ = 0;                    ///< reservations in progress
   std::vector<std::uint64_t> evicted_unpolled_;  ///< evicted during them, not yet counted
   std::uint64_t last_ts_ = 0;
   Stats stats_;

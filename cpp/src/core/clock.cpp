@@ -18,7 +18,7 @@ namespace net {
 namespace {
 
 constexpr std::uint64_t kAnchorTicks = 1ull << 22;  // about 1.4 ms at 3 GHz
-constexpr unsigned kRateShift = 32;                  // ns per tick, 32.32 fixed point
+constexpr unsigned kRateShift = 32;                 // ns per tick, 32.32 fixed point
 
 bool kernel_uses_tsc() {
   std::ifstream source("/sys/devices/system/clocksource/clocksource0/current_clocksource");
@@ -60,9 +60,9 @@ struct TscClock {
       first_tsc = tsc;
       first_ns = ns;
     } else if (tsc - first_tsc >= kAnchorTicks && ns > first_ns) {
-      rate.store(static_cast<std::uint64_t>((static_cast<unsigned __int128>(ns - first_ns) << kRateShift) /
-                                            (tsc - first_tsc)),
-                 std::memory_order_release);
+      rate.store(
+          static_cast<std::uint64_t>((static_cast<unsigned __int128>(ns - first_ns) << kRateShift) / (tsc - first_tsc)),
+          std::memory_order_release);
     }
     anchor_tsc.store(tsc, std::memory_order_release);
     anchor_ns.store(ns, std::memory_order_release);

@@ -6,8 +6,6 @@
 
 namespace net {
 
-std::uint64_t xxh3_64(const void* data, std::size_t size) noexcept {
-  return XXH3_64bits(data, size);
-}
+std::uint64_t xxh3_64(const void* data, std::size_t size) noexcept { return XXH3_64bits(data, size); }
 
 }  // namespace net

@@ -25,8 +25,8 @@ namespace {
 constexpr char kHex[] = "0123456789abcdef";
 
 void append_unicode_escape(Buffer& out, std::uint32_t unit) {
-  char buf[6] = {'\\', 'u', kHex[(unit >> 12) & 0xF], kHex[(unit >> 8) & 0xF], kHex[(unit >> 4) & 0xF],
-                 kHex[unit & 0xF]};
+  char buf[6] = {
+      '\\', 'u', kHex[(unit >> 12) & 0xF], kHex[(unit >> 8) & 0xF], kHex[(unit >> 4) & 0xF], kHex[unit & 0xF]};
   out.append(buf, sizeof buf);
 }
 

@@ -15,8 +15,8 @@ void PageBufferDeleter::operator()(void* data) const noexcept {
 
 PageBuffer allocate_pages(std::size_t size, bool populate) {
   const std::size_t length = size + kHeaderWords * sizeof(std::size_t);
-  void* mapping = mmap(nullptr, length, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : 0), -1, 0);
+  void* mapping =
+      mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : 0), -1, 0);
   if (mapping == MAP_FAILED) throw std::bad_alloc();
   auto* header = static_cast<std::size_t*>(mapping);
   header[0] = length;

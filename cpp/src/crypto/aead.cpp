@@ -7,8 +7,8 @@ namespace net::crypto {
 
 void seal(const Key32& key, const Nonce& nonce, ByteView aad, ByteView plaintext, std::uint8_t* out,
           std::uint8_t* tag) noexcept {
-  crypto_aead_chacha20poly1305_ietf_encrypt_detached(out, tag, nullptr, plaintext.data(), plaintext.size(),
-                                                     aad.data(), aad.size(), nullptr, nonce.data(), key.data());
+  crypto_aead_chacha20poly1305_ietf_encrypt_detached(out, tag, nullptr, plaintext.data(), plaintext.size(), aad.data(),
+                                                     aad.size(), nullptr, nonce.data(), key.data());
 }
 
 bool open(const Key32& key, const Nonce& nonce, ByteView aad, ByteView ciphertext, const std::uint8_t* tag,

@@ -121,8 +121,8 @@ NoiseInitiator::NoiseInitiator(const Key32& psk, const Key32& responder_static, 
       state_(prologue, responder_static) {}
 
 Bytes NoiseInitiator::write_message1(ByteView payload) {
-  state_.mix_key_and_hash(psk_);                     // psk
-  state_.mix_ephemeral(ephemeral_.public_key);       // e
+  state_.mix_key_and_hash(psk_);                                          // psk
+  state_.mix_ephemeral(ephemeral_.public_key);                            // e
   state_.mix_key(dh_or_throw(ephemeral_.secret_key, responder_static_));  // es
   Bytes message(ephemeral_.public_key.begin(), ephemeral_.public_key.end());
   const Bytes ciphertext = state_.encrypt_and_hash(payload);
@@ -134,7 +134,7 @@ std::optional<Bytes> NoiseInitiator::read_message2(ByteView message) {
   if (message.size() < kDhSize + kTagSize) return std::nullopt;
   Key32 remote_ephemeral;
   std::copy_n(message.begin(), kDhSize, remote_ephemeral.begin());
-  state_.mix_ephemeral(remote_ephemeral);  // e
+  state_.mix_ephemeral(remote_ephemeral);                               // e
   const auto shared = x25519(ephemeral_.secret_key, remote_ephemeral);  // ee
   if (!shared) return std::nullopt;
   state_.mix_key(*shared);
@@ -151,8 +151,8 @@ NoiseResponder::NoiseResponder(const Key32& psk, const X25519Keypair& static_key
 std::optional<Bytes> NoiseResponder::read_message1(ByteView message) {
   if (message.size() < kDhSize + kTagSize) return std::nullopt;
   std::copy_n(message.begin(), kDhSize, remote_ephemeral_.begin());
-  state_.mix_key_and_hash(psk_);        // psk
-  state_.mix_ephemeral(remote_ephemeral_);  // e
+  state_.mix_key_and_hash(psk_);                                      // psk
+  state_.mix_ephemeral(remote_ephemeral_);                            // e
   const auto shared = x25519(static_.secret_key, remote_ephemeral_);  // es
   if (!shared) return std::nullopt;
   state_.mix_key(*shared);
@@ -160,7 +160,7 @@ std::optional<Bytes> NoiseResponder::read_message1(ByteView message) {
 }
 
 Bytes NoiseResponder::write_message2(ByteView payload) {
-  state_.mix_ephemeral(ephemeral_.public_key);  // e
+  state_.mix_ephemeral(ephemeral_.public_key);                            // e
   state_.mix_key(dh_or_throw(ephemeral_.secret_key, remote_ephemeral_));  // ee
   Bytes message(ephemeral_.public_key.begin(), ephemeral_.public_key.end());
   const Bytes ciphertext = state_.encrypt_and_hash(payload);

@@ -42,13 +42,13 @@ constexpr std::int64_t kPingwaveDedupNs = 10'000'000'000;
 constexpr std::int64_t kStreamIdleNs = 300'000'000'000;
 constexpr int kHandshakesPerSecond = 5;
 constexpr std::size_t kMaxEarlyHandshakes = 16;
-constexpr std::size_t kMaxReassemblyBytes = 256u << 20;  ///< per session, incomplete events
-constexpr int kFailureMisses = 3;                         ///< session timeouts of silence -> Failed
-constexpr int kSuspicionMisses = 2;                       ///< -> Suspected
+constexpr std::size_t kMaxReassemblyBytes = 256u << 20;           ///< per session, incomplete events
+constexpr int kFailureMisses = 3;                                 ///< session timeouts of silence -> Failed
+constexpr int kSuspicionMisses = 2;                               ///< -> Suspected
 constexpr auto kReliabilityTick = std::chrono::milliseconds(10);  ///< acks and overdue resends
-constexpr std::int64_t kGapAckHoldoffNs = 2'000'000;       ///< at most one immediate gap report per 2 ms
-constexpr std::int64_t kStaleGapNs = 10'000'000'000;       ///< a sender that never resends (the original's)
-constexpr std::int64_t kCreditProbeNs = 50'000'000;        ///< starved and no grant for 50 ms: probe
+constexpr std::int64_t kGapAckHoldoffNs = 2'000'000;              ///< at most one immediate gap report per 2 ms
+constexpr std::int64_t kStaleGapNs = 10'000'000'000;              ///< a sender that never resends (the original's)
+constexpr std::int64_t kCreditProbeNs = 50'000'000;               ///< starved and no grant for 50 ms: probe
 
 std::int64_t now_ns() noexcept { return static_cast<std::int64_t>(monotonic_ns()); }
 
@@ -104,8 +104,8 @@ void plan_event_packets(std::span<const ByteView> events, std::size_t max_payloa
         const std::size_t size = std::min(max_payload, event.size() - begin);
         piece.plaintext.assign(event.begin() + static_cast<std::ptrdiff_t>(begin),
                                event.begin() + static_cast<std::ptrdiff_t>(begin + size));
-        piece.header.frag_flags = static_cast<std::uint8_t>(
-            wire::frag::kFragment | (i + 1 == pieces ? wire::frag::kLastFragment : 0));
+        piece.header.frag_flags =
+            static_cast<std::uint8_t>(wire::frag::kFragment | (i + 1 == pieces ? wire::frag::kLastFragment : 0));
         piece.header.fragment_id = fragment_id;
         piece.header.fragment_offset = static_cast<std::uint16_t>(i);
         out.push_back(std::move(piece));
@@ -166,8 +166,7 @@ struct MeshNode::Impl {
   std::atomic<bool> shut_down{false};
   std::unordered_map<std::uint64_t, std::shared_ptr<Session>> sessions;  ///< by peer node id
   std::unordered_map<SocketAddress, std::uint64_t, transport::SocketAddressHash> peer_by_address;
-  std::unordered_map<SocketAddress, std::shared_ptr<PendingInitiator>, transport::SocketAddressHash>
-      direct_initiators;
+  std::unordered_map<SocketAddress, std::shared_ptr<PendingInitiator>, transport::SocketAddressHash> direct_initiators;
   std::unordered_map<std::uint32_t, std::shared_ptr<PendingInitiator>> routed_initiators;  ///< by routing id
   // Peers we connect()ed to directly, handshaken again in the background
   // after their session failed; and the addresses of failed peers, whose
@@ -187,7 +186,7 @@ struct MeshNode::Impl {
   std::deque<EarlyHandshake> early_handshakes;  ///< msg1s that came before accept()
   std::unordered_map<SocketAddress, HandshakePacer, transport::SocketAddressHash> pacers;
   RoutingTable routes;
-  std::unordered_map<std::uint64_t, std::int64_t> proximity;  ///< origin -> last pingwave
+  std::unordered_map<std::uint64_t, std::int64_t> proximity;       ///< origin -> last pingwave
   std::unordered_map<std::uint64_t, std::uint64_t> pingwave_seen;  ///< origin -> highest seq forwarded
   std::unordered_map<std::uint64_t, std::int64_t> pingwave_seen_at;
   std::uint64_t pingwave_seq = 0;
@@ -195,9 +194,9 @@ struct MeshNode::Impl {
   std::size_t poll_shard = 0;
   MeshCounters counters;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> grants_due;  ///< (peer, stream) accepted data this batch
-  std::vector<bus::StoredEvent> sink_batch;
-  bool events_waiting = false;  ///< the reactor queued events since its last flush (reactor thread only)  ///< events for config.event_sink, handed over after the batch
-  std::vector<Bytes> outbox;  ///< datagrams built on the reactor thread, sent after its batch
+  std::vector<bus::StoredEvent> sink_batch;  ///< events for config.event_sink, handed over after the batch
+  bool events_waiting = false;               ///< the reactor queued events since its last flush (reactor thread only)
+  std::vector<Bytes> outbox;                 ///< datagrams built on the reactor thread, sent after its batch
   std::vector<SocketAddress> outbox_to;
 
   explicit Impl(const MeshConfig& cfg)
@@ -271,8 +270,8 @@ struct MeshNode::Impl {
   }
 
   // A one-frame control message (grants...) on the reactor thread.
-  void enqueue_control(Session& session, std::uint16_t subprotocol_id, std::uint64_t stream_id,
-                       std::uint64_t sequence, ByteView body) {
+  void enqueue_control(Session& session, std::uint16_t subprotocol_id, std::uint64_t stream_id, std::uint64_t sequence,
+                       ByteView body) {
     PlannedPacket packet;
     packet.header.subprotocol_id = subprotocol_id;
     packet.header.stream_id = stream_id;
@@ -475,7 +474,8 @@ struct MeshNode::Impl {
   }
 
   void resend(Session& session, const std::vector<SharedPacket>& packets) {
-    for (const auto& packet : packets) enqueue(seal(session, identity::routing_id(node_id), *packet), next_hop(session));
+    for (const auto& packet : packets)
+      enqueue(seal(session, identity::routing_id(node_id), *packet), next_hop(session));
     counters.retransmissions += packets.size();
   }
 
@@ -549,8 +549,12 @@ struct MeshNode::Impl {
     const auto frames = wire::read_frames(*owner, header.event_count);
     const auto shard = static_cast<std::uint16_t>(header.stream_id % inbound.size());
     for (std::size_t i = 0; i < frames.size(); ++i) {
-      hand_over(bus::StoredEvent{owner, {reinterpret_cast<const char*>(frames[i].data()), frames[i].size()},
-                                 header.sequence, header.sequence, shard, static_cast<std::int32_t>(i)});
+      hand_over(bus::StoredEvent{owner,
+                                 {reinterpret_cast<const char*>(frames[i].data()), frames[i].size()},
+                                 header.sequence,
+                                 header.sequence,
+                                 shard,
+                                 static_cast<std::int32_t>(i)});
     }
   }
 
@@ -595,8 +599,12 @@ struct MeshNode::Impl {
     for (const auto& [offset, bytes] : event.pieces) whole->insert(whole->end(), bytes.begin(), bytes.end());
     stream.reassembly.erase(header.fragment_id);
     const auto shard = static_cast<std::uint16_t>(header.stream_id % inbound.size());
-    hand_over(bus::StoredEvent{whole, {reinterpret_cast<const char*>(whole->data()), whole->size()},
-                               header.sequence, header.sequence, shard, 0});
+    hand_over(bus::StoredEvent{whole,
+                               {reinterpret_cast<const char*>(whole->data()), whole->size()},
+                               header.sequence,
+                               header.sequence,
+                               shard,
+                               0});
   }
 
   // ---- handshakes --------------------------------------------------------
@@ -820,9 +828,9 @@ struct MeshNode::Impl {
         // one would make the peer switch keys under an answer already on its way).
         if (!waiting->second->background || now - waiting->second->sent_ns < retry_interval) continue;
       }
-      auto pending = std::make_shared<PendingInitiator>(PendingInitiator{
-          crypto::NoiseInitiator(config.psk, target.public_key, prologue_for(node_id, peer)), peer, target.address,
-          false, true, now});
+      auto pending = std::make_shared<PendingInitiator>(
+          PendingInitiator{crypto::NoiseInitiator(config.psk, target.public_key, prologue_for(node_id, peer)), peer,
+                           target.address, false, true, now});
       enqueue(handshake_datagram(pending->noise.write_message1({})), target.address);
       direct_initiators[target.address] = std::move(pending);
     }
@@ -830,9 +838,9 @@ struct MeshNode::Impl {
   }
 
   void sweep_streams(Session& session, std::int64_t now) {
-    std::erase_if(session.closed_streams,
-                  [&](const auto& entry) { return now - entry.second > kGrantQuarantineNs; });
-    std::erase_if(session.streams, [&](const auto& entry) { return now - entry.second.last_activity_ns > kStreamIdleNs; });
+    std::erase_if(session.closed_streams, [&](const auto& entry) { return now - entry.second > kGrantQuarantineNs; });
+    std::erase_if(session.streams,
+                  [&](const auto& entry) { return now - entry.second.last_activity_ns > kStreamIdleNs; });
     for (auto& [id, stream] : session.streams) {
       std::erase_if(stream.reassembly, [&](const auto& entry) { return now - entry.second.started_ns > timeout_ns(); });
     }
@@ -886,8 +894,7 @@ struct MeshNode::Impl {
       lock.unlock();
       send_now(datagram, address);
       lock.lock();
-      done = handshake_done.wait_for(lock, config.handshake_timeout,
-                                     [&] { return pending->done || shut_down.load(); });
+      done = handshake_done.wait_for(lock, config.handshake_timeout, [&] { return pending->done || shut_down.load(); });
       if (!done && attempt < config.handshake_attempts) {
         lock.unlock();
         std::this_thread::sleep_for(std::min(100ms * attempt, std::chrono::milliseconds(5000)));
@@ -986,7 +993,9 @@ std::vector<bus::StoredEvent> MeshNode::poll(std::size_t limit, std::chrono::nan
   std::vector<bus::StoredEvent> out;
   auto& shards = impl_->inbound;
   if (wait.count() > 0 && limit > 0) {
-    const auto any = [&] { return std::any_of(shards.begin(), shards.end(), [](const auto& q) { return !q.empty(); }); };
+    const auto any = [&] {
+      return std::any_of(shards.begin(), shards.end(), [](const auto& q) { return !q.empty(); });
+    };
     impl_->events_arrived.wait_for(lock, wait, [&] { return impl_->shut_down.load() || any(); });
     impl_->check_open();
   }
@@ -1088,7 +1097,8 @@ void MeshNode::send_on_stream(const StreamHandle& handle, std::span<const ByteVi
   }
   std::vector<Bytes> datagrams;
   datagrams.reserve(shared.size());
-  for (const auto& packet : shared) datagrams.push_back(Impl::seal(*session, identity::routing_id(impl_->node_id), *packet));
+  for (const auto& packet : shared)
+    datagrams.push_back(Impl::seal(*session, identity::routing_id(impl_->node_id), *packet));
   std::vector<transport::Datagram> batch;
   batch.reserve(datagrams.size());
   for (const auto& datagram : datagrams) batch.push_back({datagram, destination});

@@ -5,8 +5,8 @@
 namespace net::mesh {
 namespace {
 
-constexpr std::int64_t kNackHoldoffNs = 10'000'000;       ///< no second resend of one packet within 10 ms
-constexpr std::int64_t kInitialTimeoutNs = 40'000'000;    ///< first resend without an ack after 40 ms
+constexpr std::int64_t kNackHoldoffNs = 10'000'000;     ///< no second resend of one packet within 10 ms
+constexpr std::int64_t kInitialTimeoutNs = 40'000'000;  ///< first resend without an ack after 40 ms
 constexpr std::int64_t kMaxTimeoutNs = 1'000'000'000;
 
 }  // namespace
@@ -80,8 +80,7 @@ void ReorderBuffer::release_contiguous(std::vector<ReceivedPacket>& release) {
   }
 }
 
-void ReorderBuffer::skip_stale_gap(std::int64_t now_ns, std::int64_t max_age_ns,
-                                   std::vector<ReceivedPacket>& release) {
+void ReorderBuffer::skip_stale_gap(std::int64_t now_ns, std::int64_t max_age_ns, std::vector<ReceivedPacket>& release) {
   if (held_.empty() || now_ns - gap_since_ns_ < max_age_ns) return;
   next_expected_ = held_.begin()->first;
   release_contiguous(release);

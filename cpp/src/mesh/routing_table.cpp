@@ -1,6 +1,5 @@
 #include "routing_table.hpp"
 
-
 namespace net::mesh {
 
 void RoutingTable::add_direct(std::uint64_t node_id, const SocketAddress& address) {

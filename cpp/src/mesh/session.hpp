@@ -29,8 +29,8 @@ struct StreamState {
   StreamOptions options;
   std::uint64_t epoch = 0;  ///< 0: created by the peer's traffic, not by open_stream
   std::uint64_t tx_seq = 0;
-  std::uint64_t rx_seq = 0;  ///< highest received sequence + 1
-  std::int64_t tx_credit = 0;  ///< may go below 0 after an oversized send on an idle window
+  std::uint64_t rx_seq = 0;         ///< highest received sequence + 1
+  std::int64_t tx_credit = 0;       ///< may go below 0 after an oversized send on an idle window
   std::uint64_t tx_bytes_sent = 0;  ///< Σ (payload + 80) handed to the socket
   std::uint64_t highest_grant = 0;
   std::uint64_t rx_consumed = 0;  ///< Σ (payload + 80) accepted, what grants report
@@ -57,8 +57,8 @@ struct StreamState {
 
 struct Session {
   std::uint64_t peer_node_id = 0;
-  SocketAddress address;   ///< where datagrams go: the peer, or the relay for a routed session
-  bool routed = false;     ///< datagrams carry a routing header addressed to the peer
+  SocketAddress address;  ///< where datagrams go: the peer, or the relay for a routed session
+  bool routed = false;    ///< datagrams carry a routing header addressed to the peer
   crypto::SessionKeys keys{};
   Key32 handshake_ephemeral{};  ///< the initiator's ephemeral key of this session's msg1
   Bytes handshake_reply;        ///< our msg2 datagram, resent if the same msg1 comes again

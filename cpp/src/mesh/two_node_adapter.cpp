@@ -95,7 +95,7 @@ bool TwoNodeAdapter::ready() const { return !impl_->node->is_shut_down() && impl
 
 std::size_t TwoNodeAdapter::on_batch(std::span<const bus::StoredEvent> events) {
   const StreamOptions options{impl_->config.reliability == TwoNodeReliability::None ? StreamReliability::FireAndForget
-                                                                                     : StreamReliability::Reliable,
+                                                                                    : StreamReliability::Reliable,
                               0, 1};
   std::vector<ByteView> payloads;
   std::size_t begin = 0;
@@ -117,7 +117,9 @@ std::size_t TwoNodeAdapter::on_batch(std::span<const bus::StoredEvent> events) {
   return events.size();
 }
 
-std::optional<bus::PollResult> TwoNodeAdapter::poll(const bus::PollRequest& request) { return impl_->inbound.poll(request); }
+std::optional<bus::PollResult> TwoNodeAdapter::poll(const bus::PollRequest& request) {
+  return impl_->inbound.poll(request);
+}
 
 void TwoNodeAdapter::shutdown() {
   {

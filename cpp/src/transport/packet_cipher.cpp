@@ -7,8 +7,8 @@
 
 namespace net::transport {
 
-Bytes seal_packet(wire::PacketHeader header, const crypto::SessionKeys& keys, std::uint64_t counter,
-                  ByteView plaintext, std::size_t headroom) {
+Bytes seal_packet(wire::PacketHeader header, const crypto::SessionKeys& keys, std::uint64_t counter, ByteView plaintext,
+                  std::size_t headroom) {
   const crypto::Nonce nonce = keys.nonce(counter);
   std::copy(nonce.begin(), nonce.end(), header.nonce.begin());
   header.payload_len = static_cast<std::uint16_t>(plaintext.size());
@@ -21,8 +21,7 @@ Bytes seal_packet(wire::PacketHeader header, const crypto::SessionKeys& keys, st
   return datagram;
 }
 
-std::optional<Bytes> open_packet(ByteView datagram, const wire::PacketHeader& header,
-                                 const crypto::SessionKeys& keys) {
+std::optional<Bytes> open_packet(ByteView datagram, const wire::PacketHeader& header, const crypto::SessionKeys& keys) {
   if (load_le<std::uint32_t>(header.nonce.data()) != keys.nonce_prefix) return std::nullopt;
   if (datagram.size() < wire::kHeaderSize + wire::kTagSize) return std::nullopt;
   const std::size_t size = datagram.size() - wire::kHeaderSize - wire::kTagSize;

@@ -151,9 +151,7 @@ void UdpReactor::stop() {
   impl_->socket.close(ignored);
 }
 
-bool UdpReactor::on_reactor_thread() const noexcept {
-  return impl_->thread_id.load() == std::this_thread::get_id();
-}
+bool UdpReactor::on_reactor_thread() const noexcept { return impl_->thread_id.load() == std::this_thread::get_id(); }
 
 std::size_t UdpReactor::send(std::span<const Datagram> datagrams) noexcept {
   constexpr std::size_t kSendBatch = 64;

@@ -10,8 +10,6 @@ namespace net {
 
 std::uint64_t xxh3_64(const void* data, std::size_t size) noexcept;
 
-inline std::uint64_t xxh3_64(std::string_view bytes) noexcept {
-  return xxh3_64(bytes.data(), bytes.size());
-}
+inline std::uint64_t xxh3_64(std::string_view bytes) noexcept { return xxh3_64(bytes.data(), bytes.size()); }
 
 }  // namespace net

@@ -61,7 +61,7 @@ class NoiseResponder {
                  std::optional<Key32> ephemeral_secret = std::nullopt);
 
   std::optional<Bytes> read_message1(ByteView message);  ///< the payload; nullopt if it does not authenticate
-  Bytes write_message2(ByteView payload);  ///< only after read_message1 succeeded
+  Bytes write_message2(ByteView payload);                ///< only after read_message1 succeeded
   const Key32& handshake_hash() const noexcept { return state_.hash(); }
   const SymmetricState& state() const noexcept { return state_; }
 

@@ -38,8 +38,8 @@ class SubnetId {
 
 struct SubnetRule {
   std::string tag_prefix;
-  std::uint8_t level = 0;                        ///< 0..3
-  std::map<std::string, std::uint8_t> values;    ///< tag remainder -> level value 1..255
+  std::uint8_t level = 0;                      ///< 0..3
+  std::map<std::string, std::uint8_t> values;  ///< tag remainder -> level value 1..255
 };
 
 class SubnetPolicy {

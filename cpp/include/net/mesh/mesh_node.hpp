@@ -27,10 +27,10 @@ struct MeshConfig {
   Key32 psk{};
   std::chrono::milliseconds heartbeat_interval{5000};
   std::chrono::milliseconds session_timeout{30000};
-  std::uint16_t num_shards = 4;            ///< inbound queues (stream_id % num_shards)
-  std::optional<Key32> identity_seed;      ///< Ed25519 seed; random when absent
-  identity::SubnetId subnet;               ///< this node's subnet (global by default)
-  identity::SubnetPolicy subnet_policy;    ///< derives peers' subnets from their capability tags
+  std::uint16_t num_shards = 4;          ///< inbound queues (stream_id % num_shards)
+  std::optional<Key32> identity_seed;    ///< Ed25519 seed; random when absent
+  identity::SubnetId subnet;             ///< this node's subnet (global by default)
+  identity::SubnetPolicy subnet_policy;  ///< derives peers' subnets from their capability tags
   std::chrono::milliseconds handshake_timeout{5000};
   unsigned handshake_attempts = 3;
   // Largest UDP payload sent to a peer: loopback peers get the original's

@@ -14,12 +14,11 @@ namespace net::transport {
 // The datagram for `header` (its nonce and payload_len are filled in here)
 // carrying `plaintext`, encrypted with the TX key under `counter`, after
 // `headroom` bytes left for the caller (a routing header).
-Bytes seal_packet(wire::PacketHeader header, const crypto::SessionKeys& keys, std::uint64_t counter,
-                  ByteView plaintext, std::size_t headroom = 0);
+Bytes seal_packet(wire::PacketHeader header, const crypto::SessionKeys& keys, std::uint64_t counter, ByteView plaintext,
+                  std::size_t headroom = 0);
 
 // The plaintext of a datagram whose header decoded as `header`; nullopt if
 // the nonce prefix is not the session's or the tag does not verify.
-std::optional<Bytes> open_packet(ByteView datagram, const wire::PacketHeader& header,
-                                 const crypto::SessionKeys& keys);
+std::optional<Bytes> open_packet(ByteView datagram, const wire::PacketHeader& header, const crypto::SessionKeys& keys);
 
 }  // namespace net::transport

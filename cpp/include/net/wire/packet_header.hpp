@@ -16,7 +16,7 @@ inline constexpr std::size_t kAadSize = 52;
 inline constexpr std::size_t kTagSize = 16;
 inline constexpr std::size_t kMaxPacketSize = 8192;  ///< the original's receive buffer
 inline constexpr std::size_t kMaxPayloadSize = kMaxPacketSize - kHeaderSize - kTagSize;  // 8112
-inline constexpr std::size_t kMaxEventsPerPacket = kMaxPayloadSize / 4;                 // 2028
+inline constexpr std::size_t kMaxEventsPerPacket = kMaxPayloadSize / 4;                  // 2028
 
 namespace flags {
 inline constexpr std::uint8_t kReliable = 0x01;

@@ -14,8 +14,8 @@ namespace net::wire {
 inline constexpr std::size_t kReliabilityAckSize = 24;
 
 struct ReliabilityAck {
-  std::uint64_t next_expected = 0;   ///< every sequence below it arrived
-  std::uint64_t missing_bitmap = 0;  ///< bit i: next_expected + 1 + i has not arrived
+  std::uint64_t next_expected = 0;     ///< every sequence below it arrived
+  std::uint64_t missing_bitmap = 0;    ///< bit i: next_expected + 1 + i has not arrived
   std::uint64_t highest_received = 0;  ///< highest sequence seen + 1; above next_expected means a gap
 
   bool has_gap() const noexcept { return highest_received > next_expected; }
