@@ -46,6 +46,8 @@ class ChaosProxy {
   const transport::SocketAddress& address() const { return address_; }
   // Drops everything while set: a network partition.
   void partition(bool on) { partitioned_ = on; }
+  // Drops everything from the target back to the client while set.
+  void block_return_path(bool on) { return_blocked_ = on; }
   std::uint64_t dropped() const { return dropped_; }
   std::uint64_t duplicated() const { return duplicated_; }
 
@@ -75,7 +77,7 @@ class ChaosProxy {
           if (!(source == target_)) client_ = source;
           const transport::SocketAddress to = source == target_ ? client_ : target_;
           const std::vector<std::uint8_t> bytes(buffer.begin(), buffer.begin() + size);
-          if (partitioned_ || chance(random_) < settings_.drop) {
+          if (partitioned_ || (return_blocked_ && source == target_) || chance(random_) < settings_.drop) {
             ++dropped_;
           } else {
             schedule(bytes, to);
@@ -102,6 +104,7 @@ class ChaosProxy {
   std::multimap<Clock::time_point, Pending> queue_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> partitioned_{false};
+  std::atomic<bool> return_blocked_{false};
   std::atomic<std::uint64_t> dropped_{0}, duplicated_{0};
   std::thread thread_;
 };

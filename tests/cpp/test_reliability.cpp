@@ -216,3 +216,27 @@ TEST_CASE("after a partition both sides drop the session, then handshake again w
     return events.size() == 1 && events[0].raw == event;
   }));
 }
+
+TEST_CASE("a peer that never acknowledges (the original's nodes) gets no endless resends", "[reliability]") {
+  MeshConfig config;
+  config.bind_address = SocketAddress::parse("127.0.0.1:0");
+  config.psk.fill(6);
+  MeshNode sender(config), receiver(config);
+  test::ChaosProxy proxy(receiver.local_address(), {0.0, 0.0, std::chrono::microseconds(0)});
+  std::thread acceptor([&] { receiver.accept(sender.node_id()); });
+  sender.connect(proxy.address(), receiver.public_key(), receiver.node_id());
+  acceptor.join();
+  proxy.block_return_path(true);  // no ack ever comes back
+  const auto stream = sender.open_stream(receiver.node_id(), 1, {StreamReliability::Reliable, 0, 1});
+  const std::string event = "unacknowledged";
+  const ByteView one[] = {as_bytes(event)};
+  for (int i = 0; i < 10; ++i) sender.send_on_stream(stream, one);
+  std::this_thread::sleep_for(1500ms);
+  const auto resent = sender.counters().retransmissions;
+  CHECK(resent > 0);  // it did try while the peer might still have acked
+  std::this_thread::sleep_for(600ms);
+  CHECK(sender.counters().retransmissions == resent);  // then gave up on a peer that never acks
+  for (int i = 0; i < 10; ++i) sender.send_on_stream(stream, one);
+  std::this_thread::sleep_for(300ms);
+  CHECK(sender.counters().retransmissions == resent);  // and keeps nothing to resend
+}

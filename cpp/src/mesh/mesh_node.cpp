@@ -48,6 +48,7 @@ constexpr int kSuspicionMisses = 2;                               ///< -> Suspec
 constexpr auto kReliabilityTick = std::chrono::milliseconds(10);  ///< acks and overdue resends
 constexpr std::int64_t kGapAckHoldoffNs = 2'000'000;              ///< at most one immediate gap report per 2 ms
 constexpr std::int64_t kStaleGapNs = 10'000'000'000;              ///< a sender that never resends (the original's)
+constexpr std::int64_t kAckSilenceNs = 1'000'000'000;             ///< no ack at all for 1 s: a peer that never acks
 constexpr std::int64_t kCreditProbeNs = 50'000'000;               ///< starved and no grant for 50 ms: probe
 
 std::int64_t now_ns() noexcept { return static_cast<std::int64_t>(monotonic_ns()); }
@@ -463,6 +464,8 @@ struct MeshNode::Impl {
       if (stream.options.window_bytes > 0 && stream.rx_consumed > 0) send_grant(session, header.stream_id, stream);
       return true;
     }
+    session.peer_acks = true;
+    session.peer_never_acks = false;
     resend(session, stream.retransmit.on_ack(*ack, now));
     return true;
   }
@@ -803,7 +806,14 @@ struct MeshNode::Impl {
           for (auto& packet : release) deliver(stream, packet.header, std::move(packet.plaintext), now);
           // A gap is reported every tick until it closes: the tail of a burst has no later packets to prompt it.
           if (stream.ack_due || stream.reorder.has_gap()) enqueue_ack(*session, stream_id, stream, now);
-          if (stream.retransmit.size() > 0) resend(*session, stream.retransmit.overdue(now));
+          if (stream.retransmit.size() > 0) {
+            if (!session->peer_acks && now - stream.retransmit.oldest_sent_ns() > kAckSilenceNs) {
+              session->peer_never_acks = true;  // the original's nodes: keep nothing, resend nothing
+              stream.retransmit.clear();
+            } else {
+              resend(*session, stream.retransmit.overdue(now));
+            }
+          }
           if (stream.credit_starved && now - stream.last_grant_ns > kCreditProbeNs &&
               now - stream.last_probe_ns > kCreditProbeNs) {
             stream.last_probe_ns = now;
@@ -1092,7 +1102,7 @@ void MeshNode::send_on_stream(const StreamHandle& handle, std::span<const ByteVi
       packet.header.stream_id = handle.stream_id;
       packet.header.sequence = stream.tx_seq++;
       shared.push_back(std::make_shared<const PlannedPacket>(std::move(packet)));
-      if (reliable) stream.retransmit.add(shared.back(), now_ns());
+      if (reliable && !session->peer_never_acks) stream.retransmit.add(shared.back(), now_ns());
     }
   }
   std::vector<Bytes> datagrams;

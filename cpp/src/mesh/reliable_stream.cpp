@@ -17,7 +17,7 @@ void RetransmitQueue::add(SharedPacket packet, std::int64_t now_ns) {
     ++given_up_;
   }
   const std::uint64_t seq = packet->header.sequence;
-  entries_.insert_or_assign(seq, Entry{std::move(packet), now_ns, 1});
+  entries_.insert_or_assign(seq, Entry{std::move(packet), now_ns, 1, now_ns});
 }
 
 void RetransmitQueue::resend(Entry& entry, std::int64_t now_ns, std::vector<SharedPacket>& out) {

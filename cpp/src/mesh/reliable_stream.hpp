@@ -36,6 +36,12 @@ class RetransmitQueue {
   // Packets unacknowledged past their timeout (40 ms, doubling per resend up to 1 s).
   std::vector<SharedPacket> overdue(std::int64_t now_ns);
   std::size_t size() const noexcept { return entries_.size(); }
+  // When the oldest packet still waiting was first sent; 0 when none waits.
+  std::int64_t oldest_sent_ns() const noexcept { return entries_.empty() ? 0 : entries_.begin()->second.first_sent_ns; }
+  void clear() noexcept {
+    given_up_ += entries_.size();
+    entries_.clear();
+  }
   std::uint64_t given_up() const noexcept { return given_up_; }
 
  private:
@@ -43,6 +49,7 @@ class RetransmitQueue {
     SharedPacket packet;
     std::int64_t sent_ns;
     unsigned sends;
+    std::int64_t first_sent_ns;
   };
   static void resend(Entry& entry, std::int64_t now_ns, std::vector<SharedPacket>& out);
   std::map<std::uint64_t, Entry> entries_;

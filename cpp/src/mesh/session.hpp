@@ -67,6 +67,11 @@ struct Session {
   std::int64_t established_ns = 0;
   std::int64_t last_activity_ns = 0;
   std::uint64_t grant_sequence = 0;
+  // Whether the peer acknowledges reliable packets: ours does within 10 ms,
+  // the original never does. A peer silent on acks for kAckSilenceNs is not
+  // sent resends any more (until an ack shows it does ack after all).
+  bool peer_acks = false;
+  bool peer_never_acks = false;
   std::uint64_t next_epoch = 1;
   std::size_t max_datagram = 8192;
   std::unordered_map<std::uint64_t, StreamState> streams;
