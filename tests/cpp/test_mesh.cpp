@@ -9,12 +9,14 @@
 #include <functional>
 #include <thread>
 
+#include "eventually.hpp"
 #include "net/core/error.hpp"
 #include "net/mesh/mesh_node.hpp"
 
 using namespace net;
 using namespace net::mesh;
 using namespace std::chrono_literals;
+using net::test::eventually;
 
 namespace {
 
@@ -34,15 +36,6 @@ void handshake(MeshNode& a, MeshNode& b) {
   std::thread acceptor([&] { CHECK(b.accept(a.node_id()) == a.local_address()); });
   a.connect(b.local_address(), b.public_key(), b.node_id());
   acceptor.join();
-}
-
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 3000ms) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(2ms);
-  }
-  return condition();
 }
 
 std::vector<std::string> drain(MeshNode& node, std::size_t count) {

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "chaos_proxy.hpp"
+#include "eventually.hpp"
 #include "mesh/reliable_stream.hpp"
 #include "net/core/error.hpp"
 #include "net/mesh/mesh_node.hpp"
@@ -197,21 +198,15 @@ TEST_CASE("after a partition both sides drop the session, then handshake again w
   a.start();
   b.start();
   proxy.partition(true);
-  const auto wait_for = [](const std::function<bool()>& condition) {  // true as soon as condition() is
-    for (const auto deadline = std::chrono::steady_clock::now() + 5s; std::chrono::steady_clock::now() < deadline;) {
-      if (condition()) return true;
-      std::this_thread::sleep_for(5ms);
-    }
-    return false;
-  };
-  REQUIRE(wait_for([&] { return a.peer_count() == 0 && b.peer_count() == 0; }));
+
+  REQUIRE(test::eventually([&] { return a.peer_count() == 0 && b.peer_count() == 0; }));
   proxy.partition(false);
-  REQUIRE(wait_for([&] { return a.peer_count() == 1 && b.peer_count() == 1; }));
+  REQUIRE(test::eventually([&] { return a.peer_count() == 1 && b.peer_count() == 1; }));
   const auto stream = a.open_stream(b.node_id(), 1, {});
   const std::string event = "after the partition";
   const ByteView one[] = {as_bytes(event)};
   a.send_on_stream(stream, one);
-  CHECK(wait_for([&] {
+  CHECK(test::eventually([&] {
     const auto events = b.poll(10);
     return events.size() == 1 && events[0].raw == event;
   }));

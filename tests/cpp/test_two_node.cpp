@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "eventually.hpp"
 #include "net/bus/event_bus.hpp"
 #include "net/crypto/x25519.hpp"
 #include "net/mesh/two_node_adapter.hpp"
@@ -12,6 +13,7 @@
 using namespace net;
 using namespace net::mesh;
 using namespace std::chrono_literals;
+using net::test::eventually;
 
 namespace {
 
@@ -62,12 +64,6 @@ std::vector<std::string> page(bus::EventBus& bus, std::size_t count, std::option
     if (result.events.empty()) std::this_thread::sleep_for(2ms);
   }
   return out;
-}
-
-bool eventually(const std::function<bool()>& condition) {
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (!condition() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
-  return condition();
 }
 
 std::vector<std::string> numbered(const std::string& prefix, int count) {

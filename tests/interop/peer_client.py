@@ -12,6 +12,8 @@ import socket
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +132,17 @@ class OriginalPeer:
             raise PeerError(reply["error"])
         return reply["result"]
 
+    def mesh(self, psk: str, **options: Any) -> dict[str, Any]:
+        """A NetMesh on 127.0.0.1 (ephemeral port) in the peer; returns its keys, ids and addr."""
+        return self.call(
+            "mesh",
+            bind="127.0.0.1:0",
+            psk=psk,
+            heartbeat_interval_ms=options.get("heartbeat_interval_ms"),
+            session_timeout_ms=options.get("session_timeout_ms"),
+            identity_seed_hex=None,
+        )
+
     def kill(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
@@ -150,3 +163,13 @@ class OriginalPeer:
                     pipe.close()
                 except OSError:
                     pass
+
+
+def wait_for(fetch: Callable[[], Any], ok: Callable[[Any], bool], timeout_s: float = 5.0) -> Any:
+    """Call fetch() until ok(value) holds; return the last value (the caller asserts on it)."""
+    deadline = time.monotonic() + timeout_s
+    value = fetch()
+    while not ok(value) and time.monotonic() < deadline:
+        time.sleep(0.01)
+        value = fetch()
+    return value

@@ -7,47 +7,21 @@ from __future__ import annotations
 
 import base64
 import os
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from .peer_client import OriginalPeer, PeerError, free_udp_addr
+from .peer_client import OriginalPeer, PeerError, free_udp_addr, wait_for
 
 pytestmark = pytest.mark.interop
 
 PSK = os.urandom(32).hex()
 
 
-def wait_for(fetch: Callable[[], Any], ok: Callable[[Any], bool], timeout_s: float = 5.0) -> Any:
-    """Call fetch() until ok(value) holds; return the last value (the caller asserts on it)."""
-    deadline = time.monotonic() + timeout_s
-    value = fetch()
-    while not ok(value) and time.monotonic() < deadline:
-        time.sleep(0.02)
-        value = fetch()
-    return value
-
-
 def connected_meshes(a: OriginalPeer, b: OriginalPeer) -> tuple[dict[str, Any], dict[str, Any]]:
     """a connects (initiator) to b (responder, accepting); both are started afterwards."""
-    ma = a.call(
-        "mesh",
-        bind="127.0.0.1:0",
-        psk=PSK,
-        heartbeat_interval_ms=None,
-        session_timeout_ms=None,
-        identity_seed_hex=None,
-    )
-    mb = b.call(
-        "mesh",
-        bind="127.0.0.1:0",
-        psk=PSK,
-        heartbeat_interval_ms=None,
-        session_timeout_ms=None,
-        identity_seed_hex=None,
-    )
+    ma, mb = a.mesh(PSK), b.mesh(PSK)
     assert b.call("accept", peer_node_id=ma["node_id"]) is None
     a.call("connect", addr=mb["addr"], public_key=mb["public_key"], node_id=mb["node_id"])
     assert b.call("accept_result") == ma["addr"]

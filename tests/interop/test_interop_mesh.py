@@ -6,14 +6,13 @@ from __future__ import annotations
 import base64
 import os
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 import net
 import pytest
 
-from .peer_client import OriginalPeer
+from .peer_client import OriginalPeer, wait_for
 
 pytestmark = pytest.mark.interop
 
@@ -22,32 +21,12 @@ def address_of(mesh: net.NetMesh) -> str:
     return repr(mesh).split("addr=")[1].split(",")[0]
 
 
-def wait_for(fetch: Callable[[], Any], ok: Callable[[Any], bool], timeout_s: float = 5.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    value = fetch()
-    while not ok(value) and time.monotonic() < deadline:
-        time.sleep(0.01)
-        value = fetch()
-    return value
-
-
 def poll_ours(mesh: net.NetMesh, count: int, timeout_s: float = 5.0) -> list[Any]:
     events: list[Any] = []
     wait_for(
         lambda: events.extend(mesh.poll(1000)) or events, lambda got: len(got) >= count, timeout_s
     )
     return events
-
-
-def original_mesh(peer: OriginalPeer, psk: str, **options: Any) -> dict[str, Any]:
-    return peer.call(
-        "mesh",
-        bind="127.0.0.1:0",
-        psk=psk,
-        heartbeat_interval_ms=options.get("heartbeat_interval_ms"),
-        session_timeout_ms=options.get("session_timeout_ms"),
-        identity_seed_hex=None,
-    )
 
 
 def b64(items: list[bytes]) -> list[str]:
@@ -86,7 +65,7 @@ def original_connects_to_ours(
 def test_handshake_and_push_both_ways(
     original_peer: OriginalPeer, psk: str, ours_initiates: bool
 ) -> None:
-    info = original_mesh(original_peer, psk)
+    info = original_peer.mesh(psk)
     with net.NetMesh("127.0.0.1:0", psk) as ours:
         connect = ours_connects_to_original if ours_initiates else original_connects_to_ours
         connect(ours, original_peer, info)
@@ -106,7 +85,7 @@ def test_handshake_and_push_both_ways(
 
 
 def test_streams_and_credit_both_ways(original_peer: OriginalPeer, psk: str) -> None:
-    info = original_mesh(original_peer, psk)
+    info = original_peer.mesh(psk)
     with net.NetMesh("127.0.0.1:0", psk) as ours:
         ours_connects_to_original(ours, original_peer, info)
         # Ours sends on a reliable stream with a small window; the original's grants refill it.
@@ -142,7 +121,7 @@ def test_streams_and_credit_both_ways(original_peer: OriginalPeer, psk: str) -> 
 
 
 def test_many_events_from_the_original_arrive(original_peer: OriginalPeer, psk: str) -> None:
-    info = original_mesh(original_peer, psk)
+    info = original_peer.mesh(psk)
     with net.NetMesh("127.0.0.1:0", psk) as ours:
         original_connects_to_ours(ours, original_peer, info)
         original_peer.call(
@@ -166,7 +145,7 @@ def test_our_relay_serves_original_nodes(
     """original A -> our relay -> ours C would need the original's connect_via (Rust only); so:
     ours A -> our relay -> original C, the direction the original can answer in."""
     c = original_peers("c")
-    c_info = original_mesh(c, psk, heartbeat_interval_ms=100)
+    c_info = c.mesh(psk, heartbeat_interval_ms=100)
     with (
         net.NetMesh("127.0.0.1:0", psk, heartbeat_interval_ms=100) as relay,
         net.NetMesh("127.0.0.1:0", psk, heartbeat_interval_ms=100) as a,
@@ -197,7 +176,7 @@ def test_original_relay_serves_our_nodes(
     """ours A -> original relay -> ours C: the relay forwards without decrypting; both ways work
     because our responder answers through the relay in routing headers."""
     relay = original_peers("relay")
-    r_info = original_mesh(relay, psk, heartbeat_interval_ms=100)
+    r_info = relay.mesh(psk, heartbeat_interval_ms=100)
     with (
         net.NetMesh("127.0.0.1:0", psk, heartbeat_interval_ms=100) as a,
         net.NetMesh("127.0.0.1:0", psk, heartbeat_interval_ms=100) as c,
