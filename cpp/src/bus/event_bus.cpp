@@ -9,9 +9,10 @@
 #include <condition_variable>
 #include <limits>
 #include <mutex>
-#include <queue>
 #include <thread>
+#include <tuple>
 
+#include "bus/backend_poll.hpp"
 #include "bus/cursor.hpp"
 #include "bus/shard.hpp"
 #include "net/core/clock.hpp"
@@ -29,24 +30,6 @@ void check_event_size(std::string_view event) {
   if (event.size() > std::numeric_limits<std::uint32_t>::max()) {
     throw Error(ErrorKind::InvalidArgument, "event too large: " + std::to_string(event.size()) + " bytes");
   }
-}
-
-// Splits `limit` across shards as evenly as their sizes allow.
-std::vector<std::size_t> fair_share(const std::vector<std::size_t>& available, std::size_t limit) {
-  std::vector<std::size_t> share(available.size(), 0);
-  std::size_t remaining = limit;
-  while (remaining > 0) {
-    std::size_t hungry = 0;
-    for (std::size_t s = 0; s < available.size(); ++s) hungry += share[s] < available[s];
-    if (hungry == 0) break;
-    const std::size_t each = std::max<std::size_t>(1, remaining / hungry);
-    for (std::size_t s = 0; s < available.size() && remaining > 0; ++s) {
-      const std::size_t give = std::min({each, available[s] - share[s], remaining});
-      share[s] += give;
-      remaining -= give;
-    }
-  }
-  return share;
 }
 
 struct BatchScratch {
@@ -72,17 +55,20 @@ Ordering parse_ordering(std::string_view name) {
   throw Error(ErrorKind::InvalidArgument, "Invalid ordering: " + std::string(name) + ". Use 'none' or 'insertion_ts'");
 }
 
-// How often the drain thread looks for new events when it found none, and
-// how long it waits after the adapter refused a batch.
+// How often the drain thread looks for new events when it found none; how
+// long it waits after the adapter refused a batch (doubling up to the max).
 constexpr auto kDrainIdle = std::chrono::microseconds(500);
-constexpr auto kDrainRetry = std::chrono::milliseconds(5);
+constexpr auto kDrainRetryMin = std::chrono::milliseconds(5);
+constexpr auto kDrainRetryMax = std::chrono::milliseconds(500);
 constexpr std::size_t kDrainBatch = 4096;
+// After shutdown(), how long the drain keeps trying without progress.
 constexpr auto kFinalFlush = std::chrono::seconds(2);
 
 struct EventBus::Impl {
   std::vector<std::unique_ptr<Shard>> shards;
   std::atomic<bool> shut_down{false};
   std::unique_ptr<Adapter> adapter;
+  std::vector<std::uint64_t> undelivered;  ///< per shard: the next sequence the adapter has not taken
   std::thread drain_thread;
   std::mutex drain_mu;
   std::condition_variable drain_wake;
@@ -92,44 +78,66 @@ struct EventBus::Impl {
     if (shut_down.load(std::memory_order_acquire)) throw Error(ErrorKind::ShutDown, "EventBus has been shut down");
   }
 
-  // The cursor past `delivered` (a prefix of a page read from `cursor`).
-  std::optional<std::string> advance(const std::optional<std::string>& cursor,
-                                     std::span<const StoredEvent> delivered) const {
-    if (delivered.empty()) return cursor;
-    const auto num_shards = static_cast<std::uint16_t>(shards.size());
-    CursorPositions positions = cursor ? decode_cursor(*cursor, num_shards) : CursorPositions(num_shards);
-    for (const StoredEvent& event : delivered) positions[event.shard_id] = event.sequence;
-    return encode_cursor(positions);
+  // Offers each shard's next events to the adapter. The read is a
+  // reservation, so what the adapter has not taken still counts against the
+  // ring's capacity (backpressure applies) and an eviction is counted as a
+  // drop. Returns whether anything was taken, and whether anything was refused.
+  std::pair<bool, bool> drain_once(std::vector<StoredEvent>& batch) {
+    bool progress = false;
+    bool refused = false;
+    for (std::size_t s = 0; s < shards.size(); ++s) {
+      batch.clear();
+      Shard& shard = *shards[s];
+      shard.read(undelivered[s], kDrainBatch, false, batch);
+      if (batch.empty()) {
+        shard.finish_read(undelivered[s], undelivered[s]);
+        continue;
+      }
+      std::size_t taken = 0;
+      try {
+        taken = std::min(adapter->on_batch(batch), batch.size());
+      } catch (const std::exception&) {
+        taken = 0;  // the adapter's own state says why; retried like a refusal
+      }
+      const std::uint64_t start = batch.front().sequence;
+      undelivered[s] = taken == batch.size() ? batch.back().sequence + 1 : batch[taken].sequence;
+      shard.finish_read(start, undelivered[s]);
+      progress |= taken > 0;
+      refused |= taken < batch.size();
+    }
+    return {progress, refused};
   }
 
-  // Hands ring contents to the adapter; a refused batch is offered again
-  // from the same cursor, so nothing is skipped. After shutdown() it keeps
-  // going until the rings are empty, the adapter is not ready, or kFinalFlush passed.
-  void drain(EventBus& bus) {
-    std::optional<std::string> cursor;
+  // Hands ring contents to the adapter, backing off while it refuses. After
+  // shutdown() it keeps going until the rings are empty or kFinalFlush passed
+  // without progress.
+  void drain() {
+    std::vector<StoredEvent> batch;
+    auto backoff = kDrainRetryMin;
     std::optional<std::chrono::steady_clock::time_point> give_up;
     for (;;) {
-      bool idle = true;
-      auto wait = kDrainIdle;
+      bool progress = false;
+      bool refused = false;
       if (adapter->ready()) {
-        PollResult page = bus.poll_rings(PollRequest{kDrainBatch, cursor, nullptr, Ordering::None});
-        if (!page.events.empty()) {
-          idle = false;
-          const std::size_t taken = adapter->on_batch(page.events);
-          if (taken == page.events.size()) {
-            cursor = page.next_id;
-            wait = std::chrono::microseconds(0);
-          } else {
-            cursor = advance(cursor, std::span(page.events).first(taken));
-            wait = kDrainRetry;
-          }
-        }
+        std::tie(progress, refused) = drain_once(batch);
+      } else {
+        refused = true;
+      }
+      batch.clear();  // releases the chunks
+      std::chrono::microseconds wait = kDrainIdle;
+      if (refused) {
+        wait = backoff;
+        backoff = std::min(backoff * 2, kDrainRetryMax);
+      } else if (progress) {
+        backoff = kDrainRetryMin;
+        wait = std::chrono::microseconds(0);
       }
       std::unique_lock lock(drain_mu);
       if (drain_stop) {
         const auto now = std::chrono::steady_clock::now();
-        if (!give_up) give_up = now + kFinalFlush;
-        if (idle || now >= *give_up) return;
+        if (!give_up || progress) give_up = now + kFinalFlush;
+        if ((!progress && !refused) || now >= *give_up) return;
+        wait = std::min<std::chrono::microseconds>(wait, kDrainRetryMin);
       }
       if (wait.count() > 0) drain_wake.wait_for(lock, wait, [&] { return drain_stop && !give_up; });
     }
@@ -143,7 +151,8 @@ EventBus::EventBus(const EventBusConfig& config, std::unique_ptr<Adapter> adapte
     impl_->shards.push_back(std::make_unique<Shard>(s, config.ring_buffer_capacity, config.backpressure_mode));
   }
   impl_->adapter = std::move(adapter);
-  if (impl_->adapter) impl_->drain_thread = std::thread([this] { impl_->drain(*this); });
+  impl_->undelivered.assign(config.num_shards, 0);
+  if (impl_->adapter) impl_->drain_thread = std::thread([this] { impl_->drain(); });
 }
 
 EventBus::~EventBus() { shutdown(); }
@@ -264,31 +273,9 @@ PollResult EventBus::poll_rings(const PollRequest& request) {
   }
 
   // Choose what to return.
-  std::vector<std::size_t> taken(num_shards, 0);
+  std::vector<std::size_t> taken;
   PollResult result;
-  if (request.ordering == Ordering::None) {
-    std::vector<std::size_t> sizes(num_shards);
-    for (std::size_t s = 0; s < num_shards; ++s) sizes[s] = windows[s].size();
-    taken = fair_share(sizes, request.limit);
-    std::size_t total = 0;
-    for (std::size_t n : taken) total += n;
-    result.events.reserve(total);
-    for (std::size_t s = 0; s < num_shards; ++s) {
-      std::move(windows[s].begin(), windows[s].begin() + static_cast<std::ptrdiff_t>(taken[s]),
-                std::back_inserter(result.events));
-    }
-  } else {
-    using Head = std::pair<std::uint64_t, std::size_t>;  // (insertion_ts, shard)
-    std::priority_queue<Head, std::vector<Head>, std::greater<>> heads;
-    for (std::size_t s = 0; s < num_shards; ++s)
-      if (!windows[s].empty()) heads.emplace(windows[s].front().insertion_ts, s);
-    while (!heads.empty() && result.events.size() < request.limit) {
-      const std::size_t s = heads.top().second;
-      heads.pop();
-      result.events.push_back(std::move(windows[s][taken[s]++]));
-      if (taken[s] < windows[s].size()) heads.emplace(windows[s][taken[s]].insertion_ts, s);
-    }
-  }
+  result.events = select_events(windows, request.limit, request.ordering, taken);
 
   // Advance each shard past what was delivered (and past scanned non-matches).
   bool moved = !result.events.empty();
@@ -330,6 +317,8 @@ void EventBus::shutdown() {
     impl_->drain_wake.notify_all();
     impl_->drain_thread.join();
     impl_->adapter->shutdown();
+    // What the adapter never took is lost with the rings: counted as dropped.
+    for (std::size_t s = 0; s < impl_->shards.size(); ++s) impl_->shards[s]->drop_from(impl_->undelivered[s]);
   }
   for (auto& shard : impl_->shards) shard->close();
 }

@@ -162,6 +162,12 @@ void Shard::mark_polled(std::uint64_t end) {
   if (end > polled_) polled_ = std::min(end, head_);
 }
 
+void Shard::drop_from(std::uint64_t from) {
+  std::lock_guard lock(mutex_);
+  const std::uint64_t start = std::max(from, tail_);
+  if (head_ > start) stats_.events_dropped += head_ - start;
+}
+
 Stats Shard::counters() const {
   std::lock_guard lock(mutex_);
   check_open_locked();

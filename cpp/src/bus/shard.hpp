@@ -54,6 +54,9 @@ class Shard {
   // Everything before `end` has been handed to a poller.
   void mark_polled(std::uint64_t end);
 
+  // Counts the events from `from` on (those an adapter never took) as dropped.
+  void drop_from(std::uint64_t from);
+
   Stats counters() const;
   void close();  ///< frees the ring; later calls throw Error(ShutDown)
 

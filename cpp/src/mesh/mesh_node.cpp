@@ -557,7 +557,8 @@ struct MeshNode::Impl {
                                  header.sequence,
                                  header.sequence,
                                  shard,
-                                 static_cast<std::int32_t>(i)});
+                                 i,
+                                 bus::StoredEvent::IdForm::PacketIndex});
     }
   }
 
@@ -607,7 +608,8 @@ struct MeshNode::Impl {
                                header.sequence,
                                header.sequence,
                                shard,
-                               0});
+                               0,
+                               bus::StoredEvent::IdForm::PacketIndex});
   }
 
   // ---- handshakes --------------------------------------------------------

@@ -20,8 +20,9 @@ class Adapter {
   virtual std::string_view name() const noexcept = 0;  ///< "net", "redis", "jetstream"
   // Whether on_batch can deliver now; until then events wait in the rings.
   virtual bool ready() const = 0;
-  // Takes events in per-shard order; returns how many leading events it
-  // delivered. The bus offers the rest again later.
+  // Takes a run of one shard's events in order; returns how many leading
+  // events it delivered. The bus offers the rest again later, starting with
+  // the same event, and backs off while the adapter refuses.
   virtual std::size_t on_batch(std::span<const StoredEvent> events) = 0;
   // A page of what this adapter received; nullopt: poll reads the bus's rings.
   virtual std::optional<PollResult> poll(const PollRequest& request) = 0;

@@ -15,11 +15,18 @@ struct StoredEvent {
   std::uint64_t sequence = 0;         ///< position in its shard, from 0
   std::uint64_t insertion_ts = 0;     ///< CLOCK_MONOTONIC ns, strictly increasing per shard
   std::uint16_t shard_id = 0;
-  std::int32_t index_in_packet = -1;  ///< mesh events: position in their packet, id "<seq>:<i>"
+  // Mesh events: the position in their packet, id "<sequence>:<minor>".
+  // Redis entries: the id's second half, id "<sequence>-<minor>".
+  std::uint64_t minor = 0;
+  enum class IdForm : std::uint8_t { Sequence, PacketIndex, StreamPair } id_form = IdForm::Sequence;
 
   std::string id() const {
-    if (index_in_packet < 0) return std::to_string(sequence);
-    return std::to_string(sequence) + ":" + std::to_string(index_in_packet);
+    switch (id_form) {
+      case IdForm::Sequence: return std::to_string(sequence);
+      case IdForm::PacketIndex: return std::to_string(sequence) + ":" + std::to_string(minor);
+      case IdForm::StreamPair: return std::to_string(sequence) + "-" + std::to_string(minor);
+    }
+    return {};
   }
 };
 

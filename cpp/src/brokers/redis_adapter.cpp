@@ -1,0 +1,223 @@
+// Redis adapter: a writer connection used by the bus's drain thread and a
+// reader connection for poll, each replaced after an I/O error.
+#include "net/brokers/redis_adapter.hpp"
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+
+#include "brokers/redis_connection.hpp"
+#include "bus/backend_poll.hpp"
+#include "net/brokers/envelope.hpp"
+#include "net/brokers/producer_nonce.hpp"
+#include "net/core/error.hpp"
+
+namespace net::brokers {
+namespace {
+
+[[noreturn]] void invalid(const std::string& what) {
+  throw Error(ErrorKind::InvalidConfig, "invalid configuration: redis adapter: invalid configuration: redis " + what);
+}
+
+// "<ms>-<seq>", both decimal u64.
+std::optional<std::pair<std::uint64_t, std::uint64_t>> parse_stream_id(std::string_view id) {
+  const auto dash = id.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  const auto ms = bus::parse_canonical_u64(id.substr(0, dash));
+  const auto seq = bus::parse_canonical_u64(id.substr(dash + 1));
+  if (!ms || !seq) return std::nullopt;
+  return std::pair{*ms, *seq};
+}
+
+std::string_view text_of(const redisReply* reply) {
+  return reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS
+             ? std::string_view(reply->str, reply->len)
+             : std::string_view();
+}
+
+// Keeps an XRANGE reply (and values rewritten from it) alive for the events that point into it.
+struct RangeReply {
+  RedisReply reply;
+  std::deque<std::string> rewritten;
+};
+
+}  // namespace
+
+void RedisConfig::validate() const {
+  if (url.empty()) invalid("url must not be empty");
+  if (pipeline_size == 0) invalid("pipeline_size must be > 0");
+  if (connect_timeout.count() <= 0) invalid("connect_timeout must be > 0");
+  if (command_timeout.count() <= 0) invalid("command_timeout must be > 0");
+}
+
+struct RedisAdapter::Impl {
+  RedisConfig config;
+  RedisEndpoint endpoint;
+  std::uint64_t nonce;
+  std::vector<std::string> keys;  ///< per shard
+
+  std::mutex write_mu;  ///< the drain thread's; shutdown takes it too
+  std::unique_ptr<RedisConnection> writer;
+  std::string commands;  ///< scratch of on_batch
+  std::string value;
+  std::string dedup_id;
+
+  std::mutex read_mu;
+  std::unique_ptr<RedisConnection> reader;
+
+  std::atomic<bool> healthy{true};
+  std::atomic<bool> stopped{false};
+
+  Impl(const RedisConfig& cfg, std::uint16_t num_shards)
+      : config(cfg),
+        endpoint(parse_redis_url(cfg.url)),
+        nonce(cfg.producer_nonce_path ? load_or_create_nonce(*cfg.producer_nonce_path) : process_nonce()) {
+    for (std::uint16_t s = 0; s < num_shards; ++s) keys.push_back(config.prefix + ":shard:" + std::to_string(s));
+    writer = connect();
+  }
+
+  std::unique_ptr<RedisConnection> connect() const {
+    return std::make_unique<RedisConnection>(endpoint, config.connect_timeout, config.command_timeout);
+  }
+
+  void append_xadd(const bus::StoredEvent& event, std::uint64_t sequence_start) {
+    value.clear();
+    append_envelope(value, event.raw, event.insertion_ts, event.shard_id);
+    dedup_id.clear();
+    append_dedup_id(dedup_id, nonce, event.shard_id, sequence_start, event.sequence - sequence_start);
+    RespCommand xadd(commands, config.max_stream_len ? 10 : 7);
+    xadd.arg("XADD").arg(keys[event.shard_id]);
+    if (config.max_stream_len) xadd.arg("MAXLEN").arg("~").arg(*config.max_stream_len);
+    xadd.arg("*").arg("d").arg(value).arg("dedup_id").arg(dedup_id);
+  }
+
+  // Transactions of up to pipeline_size events, sent in one write; returns
+  // how many leading events were committed.
+  std::size_t write(std::span<const bus::StoredEvent> events) {
+    commands.clear();
+    std::vector<std::size_t> sizes;
+    for (std::size_t begin = 0; begin < events.size(); begin += config.pipeline_size) {
+      const std::size_t count = std::min(config.pipeline_size, events.size() - begin);
+      RespCommand(commands, 1).arg("MULTI");
+      for (std::size_t i = 0; i < count; ++i) append_xadd(events[begin + i], events[begin].sequence);
+      RespCommand(commands, 1).arg("EXEC");
+      sizes.push_back(count);
+    }
+    writer->append(commands);
+    std::size_t committed = 0;
+    bool failed = false;
+    for (const std::size_t count : sizes) {  // every reply is read, so the connection stays in step
+      bool queued = writer->reply()->type == REDIS_REPLY_STATUS;
+      for (std::size_t i = 0; i < count; ++i) queued &= writer->reply()->type == REDIS_REPLY_STATUS;
+      const RedisReply exec = writer->reply();
+      bool ok = queued && exec->type == REDIS_REPLY_ARRAY && exec->elements == count;
+      for (std::size_t i = 0; ok && i < exec->elements; ++i) ok = exec->element[i]->type == REDIS_REPLY_STRING;
+      failed |= !ok;
+      if (!failed) committed += count;
+    }
+    return committed;
+  }
+
+  bus::ShardPage page_of(RedisReply reply, std::size_t count) const {
+    bus::ShardPage page;
+    if (reply->type != REDIS_REPLY_ARRAY) return page;  // e.g. WRONGTYPE: skipped like a failed shard
+    auto holder = std::make_shared<RangeReply>();
+    holder->reply = std::move(reply);
+    const redisReply* entries = holder->reply.get();
+    page.has_more = entries->elements > count;
+    const std::size_t examined = std::min(entries->elements, count);
+    for (std::size_t i = 0; i < examined; ++i) {
+      const redisReply* entry = entries->element[i];
+      if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 2) continue;
+      const std::string_view id = text_of(entry->element[0]);
+      const auto parsed_id = parse_stream_id(id);
+      if (!parsed_id) continue;
+      page.last_examined = std::string(id);
+      const redisReply* fields = entry->element[1];
+      if (fields->type != REDIS_REPLY_ARRAY) continue;
+      for (std::size_t f = 0; f + 1 < fields->elements; f += 2) {
+        if (text_of(fields->element[f]) != "d") continue;
+        auto envelope = parse_envelope(text_of(fields->element[f + 1]));
+        if (!envelope) break;  // unparsable: skipped, but the cursor moves past it
+        std::string_view raw = envelope->verbatim;
+        if (envelope->rewritten) raw = holder->rewritten.emplace_back(std::move(*envelope->rewritten));
+        page.events.push_back(bus::StoredEvent{holder, raw, parsed_id->first, envelope->insertion_ts,
+                                               envelope->shard_id, parsed_id->second,
+                                               bus::StoredEvent::IdForm::StreamPair});
+        break;
+      }
+    }
+    return page;
+  }
+
+  // One pipelined XRANGE per shard. A shard whose read fails is returned
+  // empty (its cursor stays), as the original skips failed shards.
+  std::vector<bus::ShardPage> fetch(const bus::CursorIds& positions, std::size_t count) {
+    std::vector<bus::ShardPage> pages(keys.size());
+    std::lock_guard lock(read_mu);
+    if (stopped.load()) return pages;
+    try {
+      if (!reader || reader->broken()) reader = connect();
+      std::string query;
+      for (std::size_t s = 0; s < keys.size(); ++s) {
+        const std::string start = positions[s] ? "(" + *positions[s] : std::string("-");
+        RespCommand(query, 6).arg("XRANGE").arg(keys[s]).arg(start).arg("+").arg("COUNT").arg(count + 1);
+      }
+      reader->append(query);
+      for (std::size_t s = 0; s < keys.size(); ++s) pages[s] = page_of(reader->reply(), count);
+    } catch (const Error&) {
+      reader.reset();
+    }
+    return pages;
+  }
+};
+
+RedisAdapter::RedisAdapter(const RedisConfig& config, std::uint16_t num_shards) {
+  config.validate();
+  impl_ = std::make_unique<Impl>(config, num_shards);
+}
+
+RedisAdapter::~RedisAdapter() { shutdown(); }
+
+bool RedisAdapter::ready() const { return !impl_->stopped.load(); }
+
+std::size_t RedisAdapter::on_batch(std::span<const bus::StoredEvent> events) {
+  std::lock_guard lock(impl_->write_mu);
+  if (impl_->stopped.load()) return 0;
+  try {
+    if (!impl_->writer || impl_->writer->broken()) impl_->writer = impl_->connect();
+    const std::size_t committed = impl_->write(events);
+    impl_->healthy = committed == events.size();
+    return committed;
+  } catch (const Error&) {
+    impl_->writer.reset();  // reconnected on the next batch; the bus backs off meanwhile
+    impl_->healthy = false;
+    return 0;
+  }
+}
+
+std::optional<bus::PollResult> RedisAdapter::poll(const bus::PollRequest& request) {
+  const bus::BackendPoll backend{
+      static_cast<std::uint16_t>(impl_->keys.size()),
+      [](std::string_view id) { return parse_stream_id(id).has_value(); },
+      [this](const bus::CursorIds& positions, std::size_t count) { return impl_->fetch(positions, count); }};
+  return bus::poll_backend(request, backend);
+}
+
+bool RedisAdapter::is_healthy() const { return impl_->healthy.load() && !impl_->stopped.load(); }
+
+void RedisAdapter::shutdown() {
+  if (impl_->stopped.exchange(true)) return;
+  {
+    std::lock_guard lock(impl_->write_mu);
+    impl_->writer.reset();
+  }
+  std::lock_guard lock(impl_->read_mu);
+  impl_->reader.reset();
+}
+
+std::uint64_t RedisAdapter::producer_nonce() const noexcept { return impl_->nonce; }
+
+std::string RedisAdapter::stream_key(std::uint16_t shard_id) const { return impl_->keys.at(shard_id); }
+
+}  // namespace net::brokers
