@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "arguments.hpp"
+#include "brokers.hpp"
 #include "fast_method.hpp"
 #include "ingest_result.hpp"
 #include "json_python.hpp"
@@ -27,14 +28,14 @@ namespace {
 using bus::EventBus;
 
 // clang-format off
-constexpr std::array<const char*, 30> kNetParameters = {
+constexpr std::array<const char*, 31> kNetParameters = {
     "num_shards", "ring_buffer_capacity", "backpressure_mode", "redis_url", "redis_prefix",
     "redis_pipeline_size", "redis_pool_size", "redis_connect_timeout_ms", "redis_command_timeout_ms",
     "redis_max_stream_len", "jetstream_url", "jetstream_prefix", "jetstream_connect_timeout_ms",
     "jetstream_request_timeout_ms", "jetstream_max_messages", "jetstream_max_bytes", "jetstream_max_age_ms",
     "jetstream_replicas", "net_bind_addr", "net_peer_addr", "net_psk", "net_role", "net_peer_public_key",
     "net_secret_key", "net_public_key", "net_reliability", "net_heartbeat_interval_ms", "net_session_timeout_ms",
-    "net_batched_io", "net_packet_pool_size"};
+    "net_batched_io", "net_packet_pool_size", "producer_nonce_path"};
 // clang-format on
 
 // Batches above this many bytes are pinned in a tuple and copied without the GIL.
@@ -71,12 +72,6 @@ bus::EventBusConfig config_from(const Arguments& args) {
     const auto parsed = bus::parse_backpressure_mode(*mode);
     if (!parsed) throw Error(ErrorKind::InvalidArgument, "Invalid backpressure mode: " + *mode);
     config.backpressure_mode = *parsed;
-  }
-  // Redis and JetStream come with their own issue; until then a request for
-  // one is refused with the original's feature message.
-  if (args.get("redis_url")) throw std::runtime_error("Redis support not enabled. Rebuild with --features redis");
-  if (args.get("jetstream_url")) {
-    throw std::runtime_error("JetStream support not enabled. Rebuild with --features jetstream");
   }
   if (num_shards) config.num_shards = static_cast<std::uint16_t>(*num_shards);
   if (capacity) config.ring_buffer_capacity = static_cast<std::size_t>(*capacity);
@@ -241,9 +236,11 @@ void init_bus(nb::module_& m) {
               [](EventBus* self, nb::args args, nb::kwargs kwargs) {
                 const Arguments arguments("Net", kNetParameters, args, kwargs);
                 const bus::EventBusConfig config = config_from(arguments);
-                auto two_node = two_node_config_from(arguments);
+                // Precedence: Redis, then JetStream, then the two-node peer.
+                const bool broker = arguments.get("redis_url") || arguments.get("jetstream_url");
+                auto two_node = broker ? std::nullopt : two_node_config_from(arguments);
                 config.validate();
-                std::unique_ptr<bus::Adapter> adapter;
+                std::unique_ptr<bus::Adapter> adapter = broker_adapter_from(arguments, config);
                 if (two_node) {
                   two_node->inbound = config;
                   adapter = std::make_unique<mesh::TwoNodeAdapter>(*two_node);

@@ -1,6 +1,7 @@
 // NB_MODULE for net._net: each area registers its own classes.
 #include <nanobind/nanobind.h>
 
+#include "brokers.hpp"
 #include "bus.hpp"
 #include "errors.hpp"
 #include "keys.hpp"
@@ -10,6 +11,7 @@ NB_MODULE(_net, m) {
   m.doc() = "net: native engine (libnet) of the event bus and encrypted mesh";
   net::python::init_errors(m);
   net::python::init_bus(m);
+  net::python::init_brokers(m);
   net::python::init_keys(m);
   net::python::init_mesh(m);
 }

@@ -30,7 +30,7 @@ install_system_packages() {
 create_venv() {
   [[ -x "$VENV/bin/python" ]] || "$PYTHON" -m venv "$VENV"
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
-    "scikit-build-core>=0.10,<2" "nanobind>=2.4,<4" "pytest>=7" "hypothesis>=6" xxhash ruff==0.17.6 2>&1 |
+    "scikit-build-core>=0.10,<2" "nanobind>=2.4,<4" "pytest>=7" "hypothesis>=6" xxhash "redis>=5" hiredis ruff==0.17.6 2>&1 |
     grep -v "^WARNING: Location" || true
 }
 

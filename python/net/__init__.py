@@ -16,6 +16,7 @@ from ._net import (
     NetStreamStats,
     NotConnectedError,
     PollResponse,
+    RedisStreamDedup,
     Stats,
     StoredEvent,
     generate_net_keypair,
@@ -23,7 +24,7 @@ from ._net import (
 
 __version__ = "0.12.0"
 
-# In the original's feature groups (bus, transport keys, mesh), not alphabetically.
+# In the original's feature groups (bus, redis, transport keys, mesh), not alphabetically.
 __all__ = [  # noqa: RUF022
     "Net",
     "IngestResult",
@@ -31,6 +32,7 @@ __all__ = [  # noqa: RUF022
     "PollResponse",
     "Stats",
     "BackpressureError",
+    "RedisStreamDedup",
     "NetKeypair",
     "generate_net_keypair",
     "NetMesh",

@@ -11,9 +11,11 @@ import json
 import os
 import re
 import socket
+import sys
 import threading
 import time
 from collections import defaultdict
+from pathlib import Path
 
 import net
 import pytest
@@ -26,6 +28,9 @@ settings.register_profile(
     "net", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile("net")
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: broker_servers
+from broker_servers import NatsServer, RedisServer
 
 SHUT_DOWN = "EventBus has been shut down"
 NO_FILTER_VARIANT = "data did not match any variant of untagged enum Filter"
@@ -45,6 +50,20 @@ def make_bus():
     yield make
     for bus in buses:
         bus.shutdown()
+
+
+@pytest.fixture
+def redis_server():
+    """A redis-server of the test's own (append-only file on), removed afterwards."""
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def nats_server():
+    """A nats-server with JetStream of the test's own, removed afterwards."""
+    with NatsServer() as server:
+        yield server
 
 
 @pytest.fixture
