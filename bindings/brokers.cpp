@@ -6,6 +6,7 @@
 #include <limits>
 #include <string>
 
+#include "net/brokers/jetstream_adapter.hpp"
 #include "net/brokers/redis_adapter.hpp"
 #include "net/brokers/stream_dedup.hpp"
 
@@ -38,13 +39,31 @@ std::unique_ptr<bus::Adapter> redis_adapter_from(const Arguments& arguments, con
   return std::make_unique<brokers::RedisAdapter>(redis, config.num_shards);
 }
 
+std::unique_ptr<bus::Adapter> jetstream_adapter_from(const Arguments& arguments, const bus::EventBusConfig& config) {
+  brokers::JetStreamConfig jetstream;
+  jetstream.url = *arguments.get_str("jetstream_url");
+  if (auto prefix = arguments.get_str("jetstream_prefix")) jetstream.prefix = std::move(*prefix);
+  jetstream.connect_timeout =
+      milliseconds_argument(arguments, "jetstream_connect_timeout_ms", jetstream.connect_timeout);
+  jetstream.request_timeout =
+      milliseconds_argument(arguments, "jetstream_request_timeout_ms", jetstream.request_timeout);
+  jetstream.max_messages = arguments.get_signed("jetstream_max_messages");
+  jetstream.max_bytes = arguments.get_signed("jetstream_max_bytes");
+  if (arguments.get("jetstream_max_age_ms")) {
+    jetstream.max_age = milliseconds_argument(arguments, "jetstream_max_age_ms", std::chrono::milliseconds(0));
+  }
+  if (const auto replicas = arguments.get_signed("jetstream_replicas")) jetstream.replicas = *replicas;
+  jetstream.producer_nonce_path = arguments.get_str("producer_nonce_path");
+  jetstream.validate();
+  nb::gil_scoped_release unlocked;
+  return std::make_unique<brokers::JetStreamAdapter>(jetstream, config.num_shards);
+}
+
 }  // namespace
 
 std::unique_ptr<bus::Adapter> broker_adapter_from(const Arguments& arguments, const bus::EventBusConfig& config) {
   if (arguments.get("redis_url")) return redis_adapter_from(arguments, config);
-  if (arguments.get("jetstream_url")) {
-    throw std::runtime_error("JetStream support not enabled. Rebuild with --features jetstream");
-  }
+  if (arguments.get("jetstream_url")) return jetstream_adapter_from(arguments, config);
   return nullptr;
 }
 

@@ -7,6 +7,7 @@ store), so fault tests can take the broker away in the middle of a run.
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import socket
@@ -137,3 +138,33 @@ class NatsServer(_Server):
             "nats-server", "-a", "127.0.0.1", "-p", str(self.port), "-js",
             "-sd", str(self.dir / "store"),
         ]  # fmt: skip
+
+    def request(self, subject: str, payload: bytes = b"", timeout_s: float = 10.0) -> bytes:
+        """One NATS request over a raw socket (no client library): the reply's payload."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout_s) as sock:
+            reader = sock.makefile("rb")
+            reader.readline()  # INFO
+            sock.sendall(
+                b'CONNECT {"verbose":false,"pedantic":false,"headers":true}\r\n'
+                b"SUB _INBOX.test 1\r\n"
+                + f"PUB {subject} _INBOX.test {len(payload)}\r\n".encode()
+                + payload
+                + b"\r\n"
+            )
+            while True:
+                line = reader.readline()
+                if not line:
+                    raise RuntimeError(f"nats-server closed the connection during {subject}")
+                if line.startswith(b"PING"):
+                    sock.sendall(b"PONG\r\n")
+                    continue
+                if line.startswith(b"-ERR"):
+                    raise RuntimeError(line.decode().strip())
+                if line.startswith(b"MSG "):
+                    size = int(line.split()[-1])
+                    return reader.read(size + 2)[:size]
+
+    def jetstream(self, api: str, body: dict | None = None) -> dict:
+        """A JetStream API call, e.g. jetstream("STREAM.INFO.net_shard_0")."""
+        payload = json.dumps(body).encode() if body is not None else b""
+        return json.loads(self.request(f"$JS.API.{api}", payload))
