@@ -90,9 +90,14 @@ class _Server:
 
 
 class RedisServer(_Server):
-    """redis-server with the append-only file on (fsync always), so a restart keeps every write."""
+    """redis-server with the append-only file on (fsync always), so a restart keeps every write;
+    durable=False keeps everything in memory (for benchmarks of the client side)."""
 
     program = "redis-server"
+
+    def __init__(self, durable: bool = True) -> None:
+        self.durable = durable
+        super().__init__()
 
     @property
     def url(self) -> str:
@@ -101,8 +106,8 @@ class RedisServer(_Server):
     def command(self) -> list[str]:
         return [
             "redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.dir),
-            "--save", "", "--appendonly", "yes", "--appendfsync", "always",
-            "--loglevel", "warning",
+            "--save", "", "--appendonly", "yes" if self.durable else "no",
+            "--appendfsync", "always", "--loglevel", "warning",
         ]  # fmt: skip
 
     def ready(self) -> None:

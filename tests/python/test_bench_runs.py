@@ -37,3 +37,10 @@ def test_mesh_benchmark_runs_and_reports_throughput_and_round_trips():
     assert (
         "of 20,000 events arrived" not in out
     )  # fire-and-forget on loopback with credit loses nothing
+
+
+def test_brokers_benchmark_runs_against_real_servers():
+    out = run("brokers.py", "--quick", "--no-original", "--events", "5000")
+    for case in ("redis write", "redis read (poll)", "jetstream write", "jetstream read (poll)"):
+        assert case in out
+    assert "saw" not in out  # every event reached the broker and came back

@@ -91,31 +91,48 @@ struct RedisAdapter::Impl {
     xadd.arg("*").arg("d").arg(value).arg("dedup_id").arg(dedup_id);
   }
 
-  // Transactions of up to pipeline_size events, sent in one write; returns
-  // how many leading events were committed.
+  // Groups of up to pipeline_size events, each a MULTI/EXEC transaction
+  // (or plain XADDs without transactions), all sent in one write. Returns how
+  // many leading events were committed, in whole groups: a retry then starts
+  // at a group boundary and sends each event with the dedup id it had. After
+  // an I/O error the connection is dropped; what was confirmed still counts.
   std::size_t write(std::span<const bus::StoredEvent> events) {
     commands.clear();
     std::vector<std::size_t> sizes;
     for (std::size_t begin = 0; begin < events.size(); begin += config.pipeline_size) {
       const std::size_t count = std::min(config.pipeline_size, events.size() - begin);
-      RespCommand(commands, 1).arg("MULTI");
+      if (config.transactions) RespCommand(commands, 1).arg("MULTI");
       for (std::size_t i = 0; i < count; ++i) append_xadd(events[begin + i], events[begin].sequence);
-      RespCommand(commands, 1).arg("EXEC");
+      if (config.transactions) RespCommand(commands, 1).arg("EXEC");
       sizes.push_back(count);
     }
-    writer->append(commands);
     std::size_t committed = 0;
-    bool failed = false;
-    for (const std::size_t count : sizes) {  // every reply is read, so the connection stays in step
-      bool queued = writer->reply()->type == REDIS_REPLY_STATUS;
-      for (std::size_t i = 0; i < count; ++i) queued &= writer->reply()->type == REDIS_REPLY_STATUS;
-      const RedisReply exec = writer->reply();
-      bool ok = queued && exec->type == REDIS_REPLY_ARRAY && exec->elements == count;
-      for (std::size_t i = 0; ok && i < exec->elements; ++i) ok = exec->element[i]->type == REDIS_REPLY_STRING;
-      failed |= !ok;
-      if (!failed) committed += count;
+    try {
+      writer->append(commands);
+      bool failed = false;
+      for (const std::size_t count : sizes) {  // every reply is read, so the connection stays in step
+        failed |= !(config.transactions ? read_transaction(count) : read_entries(count));
+        if (!failed) committed += count;
+      }
+    } catch (const Error&) {
+      writer.reset();
     }
     return committed;
+  }
+
+  bool read_transaction(std::size_t count) {
+    bool queued = writer->reply()->type == REDIS_REPLY_STATUS;
+    for (std::size_t i = 0; i < count; ++i) queued &= writer->reply()->type == REDIS_REPLY_STATUS;
+    const RedisReply exec = writer->reply();
+    bool ok = queued && exec->type == REDIS_REPLY_ARRAY && exec->elements == count;
+    for (std::size_t i = 0; ok && i < exec->elements; ++i) ok = exec->element[i]->type == REDIS_REPLY_STRING;
+    return ok;
+  }
+
+  bool read_entries(std::size_t count) {
+    bool ok = true;
+    for (std::size_t i = 0; i < count; ++i) ok &= writer->reply()->type == REDIS_REPLY_STRING;
+    return ok;
   }
 
   bus::ShardPage page_of(RedisReply reply, std::size_t count) const {
@@ -186,14 +203,13 @@ std::size_t RedisAdapter::on_batch(std::span<const bus::StoredEvent> events) {
   if (impl_->stopped.load()) return 0;
   try {
     if (!impl_->writer || impl_->writer->broken()) impl_->writer = impl_->connect();
-    const std::size_t committed = impl_->write(events);
-    impl_->healthy = committed == events.size();
-    return committed;
   } catch (const Error&) {
-    impl_->writer.reset();  // reconnected on the next batch; the bus backs off meanwhile
-    impl_->healthy = false;
+    impl_->healthy = false;  // reconnected on the next batch; the bus backs off meanwhile
     return 0;
   }
+  const std::size_t committed = impl_->write(events);
+  impl_->healthy = committed == events.size();
+  return committed;
 }
 
 std::optional<bus::PollResult> RedisAdapter::poll(const bus::PollRequest& request) {

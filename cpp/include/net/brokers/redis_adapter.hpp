@@ -1,7 +1,8 @@
 // The Redis Streams adapter (REFERENCE §14): each shard's events go to the
 // stream "<prefix>:shard:<id>" with XADD in MULTI/EXEC transactions of up to
-// pipeline_size events, all pipelined in one round trip; poll reads them back
-// with XRANGE. A lost connection is re-established on the next batch; the bus
+// pipeline_size events (or, with transactions off, plain XADDs in groups of
+// that size: about twice the server's rate), all pipelined in one round
+// trip; poll reads them back with XRANGE. A lost connection is re-established on the next batch; the bus
 // keeps what was not written in its rings and retries with backoff.
 #pragma once
 
@@ -18,7 +19,8 @@ namespace net::brokers {
 struct RedisConfig {
   std::string url;
   std::string prefix = "net";
-  std::size_t pipeline_size = 1000;  ///< events per MULTI/EXEC transaction
+  std::size_t pipeline_size = 1000;  ///< events per MULTI/EXEC transaction (per dedup-id group)
+  bool transactions = true;          ///< false: no MULTI/EXEC; a group may land in part before a failure
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds command_timeout{1000};
   std::optional<std::uint64_t> max_stream_len;  ///< XADD MAXLEN ~ n
