@@ -56,15 +56,10 @@ def main():
     parser.add_argument("--events", type=int, required=True)
     parser.add_argument("--size", type=int, default=120)
     parser.add_argument("--shards", type=int, default=2)
-    parser.add_argument(
-        "--no-transactions", action="store_true", help="ours: redis_transactions=False"
-    )
     args = parser.parse_args()
     import net
 
     options = {f"{args.backend}_url": args.url, f"{args.backend}_prefix": args.prefix}
-    if args.no_transactions:
-        options["redis_transactions"] = False
     port = int(args.url.rsplit(":", 1)[1])
     stored = redis_stored if args.backend == "redis" else jetstream_stored
     bus = net.Net(num_shards=args.shards, **options)

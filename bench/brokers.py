@@ -3,8 +3,8 @@
 # Starts its own redis-server (in memory) and nats-server -js on free loopback ports, then measures
 #   - write: ingest_raw_batch of N ~120 B JSON events until the broker holds them all, and
 #   - read: a fresh Net paging them all back with poll,
-# for Redis Streams (ours and the original's adapter, same run; ours also without MULTI/EXEC) and
-# JetStream (ours; the original's wheel has no JetStream), beside two baselines on the same server: redis-py with hiredis doing
+# for Redis Streams (ours and the original's adapter, same run) and JetStream (ours; the original's
+# wheel has no JetStream), beside two baselines on the same server: redis-py with hiredis doing
 # pipelined XADD of the same entries (1000 per pipeline), and redis-benchmark's pipelined XADD
 # (-P 1000), the ceiling of the server on this machine.
 #
@@ -27,10 +27,10 @@ SIZE = 120
 SHARDS = 2
 
 
-def run_worker(command, backend, mode, url, prefix, events, *extra):
+def run_worker(command, backend, mode, url, prefix, events):
     cmd = [*command, str(WORKER), "--backend", backend, "--mode", mode, "--url", url]
     cmd += ["--prefix", prefix, "--events", str(events), "--size", str(SIZE)]
-    cmd += ["--shards", str(SHARDS), *extra]
+    cmd += ["--shards", str(SHARDS)]
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True, timeout=600)
     report = json.loads(proc.stdout)
     if report["events"] != events:
@@ -122,10 +122,6 @@ def main():
                      fmt(ceiling), ratio(ours_write, ceiling)])  # fmt: skip
         rows.append(["redis read (poll)", fmt(ours_read), mb(ours_read), fmt(theirs_read),
                      ratio(ours_read, theirs_read), "", "", "", ""])  # fmt: skip
-        plain = run_worker(ours, "redis", "write", server.url, "plain", events, "--no-transactions")
-        rows.append(["redis write, redis_transactions=False", fmt(plain), mb(plain),
-                     fmt(theirs_write), ratio(plain, theirs_write), fmt(baseline),
-                     ratio(plain, baseline), fmt(ceiling), ratio(plain, ceiling)])  # fmt: skip
     with NatsServer() as server:
         js_write = run_worker(ours, "jetstream", "write", server.url, "ours", events)
         js_read = run_worker(ours, "jetstream", "read", server.url, "ours", events)

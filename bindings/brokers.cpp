@@ -30,7 +30,6 @@ std::unique_ptr<bus::Adapter> redis_adapter_from(const Arguments& arguments, con
     redis.pipeline_size = static_cast<std::size_t>(*size);
   }
   arguments.get_unsigned("redis_pool_size", std::numeric_limits<std::size_t>::max());  // one pipelined connection
-  if (const auto transactions = arguments.get_bool("redis_transactions")) redis.transactions = *transactions;
   redis.connect_timeout = milliseconds_argument(arguments, "redis_connect_timeout_ms", redis.connect_timeout);
   redis.command_timeout = milliseconds_argument(arguments, "redis_command_timeout_ms", redis.command_timeout);
   redis.max_stream_len = arguments.get_unsigned("redis_max_stream_len", std::numeric_limits<std::uint64_t>::max());

@@ -28,14 +28,14 @@ namespace {
 using bus::EventBus;
 
 // clang-format off
-constexpr std::array<const char*, 32> kNetParameters = {
+constexpr std::array<const char*, 31> kNetParameters = {
     "num_shards", "ring_buffer_capacity", "backpressure_mode", "redis_url", "redis_prefix",
     "redis_pipeline_size", "redis_pool_size", "redis_connect_timeout_ms", "redis_command_timeout_ms",
     "redis_max_stream_len", "jetstream_url", "jetstream_prefix", "jetstream_connect_timeout_ms",
     "jetstream_request_timeout_ms", "jetstream_max_messages", "jetstream_max_bytes", "jetstream_max_age_ms",
     "jetstream_replicas", "net_bind_addr", "net_peer_addr", "net_psk", "net_role", "net_peer_public_key",
     "net_secret_key", "net_public_key", "net_reliability", "net_heartbeat_interval_ms", "net_session_timeout_ms",
-    "net_batched_io", "net_packet_pool_size", "producer_nonce_path", "redis_transactions"};
+    "net_batched_io", "net_packet_pool_size", "producer_nonce_path"};
 // clang-format on
 
 // Batches above this many bytes are pinned in a tuple and copied without the GIL.
@@ -52,7 +52,7 @@ const std::string& net_init_signature() {
     std::string s = "def __init__(self";
     for (const char* name : kNetParameters) {
       const std::string_view n(name);
-      const char* type = n == "net_batched_io" || n == "redis_transactions" ? "bool"
+      const char* type = n == "net_batched_io" ? "bool"
                          : (n.ends_with("_ms") || n.ends_with("_size") || n.ends_with("_len") || n == "num_shards" ||
                             n == "ring_buffer_capacity" || n.starts_with("jetstream_max") || n == "jetstream_replicas")
                              ? "int"

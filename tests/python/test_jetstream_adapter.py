@@ -158,3 +158,17 @@ def test_a_restart_mid_ingest_loses_nothing_and_stores_nothing_twice(make_bus, n
         events, _ = drain(reader, limit=10_000)
     assert len(events) == total
     assert {e.raw for e in events} == {f'{{"n":{n}}}' for n in range(total)}
+
+
+def test_events_larger_than_the_servers_max_payload_are_refused_at_ingest(make_bus, nats_server):
+    bus = make_bus(num_shards=1, jetstream_url=nats_server.url)
+    big = '"' + "x" * (1 << 20) + '"'  # nats-server's max_payload is 1 MiB
+    with pytest.raises(
+        ValueError, match=r"^event too large: .* \(the jetstream adapter carries at most \d+\)"
+    ):
+        bus.ingest_raw(big)
+    with pytest.raises(ValueError, match="event too large"):
+        bus.ingest_raw_batch(['{"ok":1}', big])
+    assert bus.stats().events_ingested == 0  # the batch was refused whole
+    bus.ingest_raw('{"ok":2}')
+    assert wait_messages(nats_server, "net_shard_0", 1) == 1

@@ -319,19 +319,3 @@ def test_dedup_is_thread_safe():
     for thread in threads:
         thread.join()
     assert sum(fresh) == 20_000 and d.len == 20_000
-
-
-def test_without_transactions_every_event_lands_with_the_same_ids(make_bus, redis_server):
-    bus = make_bus(
-        num_shards=1, redis_url=redis_server.url, redis_transactions=False, redis_pipeline_size=10
-    )
-    assert bus.ingest_raw_batch([f'{{"i":{i}}}' for i in range(1000)]) == 1000
-    bus.shutdown()
-    stored = entries(redis_server, "net:shard:0")
-    assert [json.loads(f["d"])["r"]["i"] for _, f in stored] == list(range(1000))
-    for position, (_, fields) in enumerate(stored):
-        match = DEDUP_ID.match(fields["dedup_id"])
-        assert int(match.group(2)) + int(match.group(3)) == position
-        assert int(match.group(3)) < 10  # groups of redis_pipeline_size
-    with pytest.raises(TypeError):
-        net.Net(redis_url=redis_server.url, redis_transactions="no")

@@ -74,6 +74,7 @@ struct JetStreamAdapter::Impl {
   natsSubscription* replies = nullptr;  ///< direct-get replies, under reply_prefix
   std::string reply_prefix;
   std::uint64_t poll_round = 0;
+  std::size_t max_event_size = 0;
   std::atomic<bool> healthy{true};
   std::atomic<bool> stopped{false};
 
@@ -99,6 +100,10 @@ struct JetStreamAdapter::Impl {
       js_options.Wait = config.request_timeout.count();
       check(natsConnection_JetStream(&js, connection, &js_options), "jetstream");
       for (std::uint16_t s = 0; s < num_shards; ++s) ensure_stream(s);
+      // Room for the envelope around the event and the Nats-Msg-Id header.
+      constexpr std::int64_t kOverhead = 256;
+      max_event_size =
+          static_cast<std::size_t>(std::max<std::int64_t>(natsConnection_GetMaxPayload(connection) - kOverhead, 0));
     } catch (...) {
       close();
       throw;
@@ -351,6 +356,8 @@ std::optional<bus::PollResult> JetStreamAdapter::poll(const bus::PollRequest& re
       [this](const bus::CursorIds& positions, std::size_t count) { return impl_->fetch(positions, count); }};
   return bus::poll_backend(request, backend);
 }
+
+std::size_t JetStreamAdapter::max_event_size() const { return impl_->max_event_size; }
 
 bool JetStreamAdapter::is_healthy() const { return impl_->healthy.load() && !impl_->stopped.load(); }
 

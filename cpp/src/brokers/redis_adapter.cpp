@@ -1,5 +1,5 @@
-// Redis adapter: a writer connection used by the bus's drain thread and a
-// reader connection for poll, each replaced after an I/O error.
+// Redis adapter: a writer connection per shard, used by the bus's drain
+// threads, and a reader connection for poll; each is replaced after an I/O error.
 #include "net/brokers/redis_adapter.hpp"
 
 #include <atomic>
@@ -50,17 +50,22 @@ void RedisConfig::validate() const {
   if (command_timeout.count() <= 0) invalid("command_timeout must be > 0");
 }
 
+// One shard's writing side: its own connection, so the bus can drain every
+// shard at once and Redis always has a pipeline to work on.
+struct ShardWriter {
+  std::mutex mu;
+  std::unique_ptr<RedisConnection> connection;
+  std::string commands;  ///< scratch
+  std::string value;
+  std::string dedup_id;
+};
+
 struct RedisAdapter::Impl {
   RedisConfig config;
   RedisEndpoint endpoint;
   std::uint64_t nonce;
   std::vector<std::string> keys;  ///< per shard
-
-  std::mutex write_mu;  ///< the drain thread's; shutdown takes it too
-  std::unique_ptr<RedisConnection> writer;
-  std::string commands;  ///< scratch of on_batch
-  std::string value;
-  std::string dedup_id;
+  std::vector<std::unique_ptr<ShardWriter>> writers;
 
   std::mutex read_mu;
   std::unique_ptr<RedisConnection> reader;
@@ -72,66 +77,63 @@ struct RedisAdapter::Impl {
       : config(cfg),
         endpoint(parse_redis_url(cfg.url)),
         nonce(cfg.producer_nonce_path ? load_or_create_nonce(*cfg.producer_nonce_path) : process_nonce()) {
-    for (std::uint16_t s = 0; s < num_shards; ++s) keys.push_back(config.prefix + ":shard:" + std::to_string(s));
-    writer = connect();
+    for (std::uint16_t s = 0; s < num_shards; ++s) {
+      keys.push_back(config.prefix + ":shard:" + std::to_string(s));
+      writers.push_back(std::make_unique<ShardWriter>());
+    }
+    writers[0]->connection = connect();  // the server is checked here; other shards connect when first used
   }
 
   std::unique_ptr<RedisConnection> connect() const {
     return std::make_unique<RedisConnection>(endpoint, config.connect_timeout, config.command_timeout);
   }
 
-  void append_xadd(const bus::StoredEvent& event, std::uint64_t sequence_start) {
-    value.clear();
-    append_envelope(value, event.raw, event.insertion_ts, event.shard_id);
-    dedup_id.clear();
-    append_dedup_id(dedup_id, nonce, event.shard_id, sequence_start, event.sequence - sequence_start);
-    RespCommand xadd(commands, config.max_stream_len ? 10 : 7);
+  void append_xadd(ShardWriter& writer, const bus::StoredEvent& event, std::uint64_t sequence_start) const {
+    writer.value.clear();
+    append_envelope(writer.value, event.raw, event.insertion_ts, event.shard_id);
+    writer.dedup_id.clear();
+    append_dedup_id(writer.dedup_id, nonce, event.shard_id, sequence_start, event.sequence - sequence_start);
+    RespCommand xadd(writer.commands, config.max_stream_len ? 10 : 7);
     xadd.arg("XADD").arg(keys[event.shard_id]);
     if (config.max_stream_len) xadd.arg("MAXLEN").arg("~").arg(*config.max_stream_len);
-    xadd.arg("*").arg("d").arg(value).arg("dedup_id").arg(dedup_id);
+    xadd.arg("*").arg("d").arg(writer.value).arg("dedup_id").arg(writer.dedup_id);
   }
 
-  // Groups of up to pipeline_size events, each a MULTI/EXEC transaction
-  // (or plain XADDs without transactions), all sent in one write. Returns how
-  // many leading events were committed, in whole groups: a retry then starts
-  // at a group boundary and sends each event with the dedup id it had. After
-  // an I/O error the connection is dropped; what was confirmed still counts.
-  std::size_t write(std::span<const bus::StoredEvent> events) {
-    commands.clear();
+  // Groups of up to pipeline_size events, each a MULTI/EXEC transaction,
+  // all sent in one write. Returns how many leading events were committed,
+  // in whole groups: a retry then starts at a group boundary and sends each
+  // event with the dedup id it had. After an I/O error the connection is
+  // dropped; what was confirmed still counts.
+  std::size_t write(ShardWriter& writer, std::span<const bus::StoredEvent> events) const {
+    writer.commands.clear();
     std::vector<std::size_t> sizes;
     for (std::size_t begin = 0; begin < events.size(); begin += config.pipeline_size) {
       const std::size_t count = std::min(config.pipeline_size, events.size() - begin);
-      if (config.transactions) RespCommand(commands, 1).arg("MULTI");
-      for (std::size_t i = 0; i < count; ++i) append_xadd(events[begin + i], events[begin].sequence);
-      if (config.transactions) RespCommand(commands, 1).arg("EXEC");
+      RespCommand(writer.commands, 1).arg("MULTI");
+      for (std::size_t i = 0; i < count; ++i) append_xadd(writer, events[begin + i], events[begin].sequence);
+      RespCommand(writer.commands, 1).arg("EXEC");
       sizes.push_back(count);
     }
     std::size_t committed = 0;
     try {
-      writer->append(commands);
+      writer.connection->send(writer.commands);
       bool failed = false;
       for (const std::size_t count : sizes) {  // every reply is read, so the connection stays in step
-        failed |= !(config.transactions ? read_transaction(count) : read_entries(count));
+        failed |= !read_transaction(*writer.connection, count);
         if (!failed) committed += count;
       }
     } catch (const Error&) {
-      writer.reset();
+      writer.connection.reset();
     }
     return committed;
   }
 
-  bool read_transaction(std::size_t count) {
-    bool queued = writer->reply()->type == REDIS_REPLY_STATUS;
-    for (std::size_t i = 0; i < count; ++i) queued &= writer->reply()->type == REDIS_REPLY_STATUS;
-    const RedisReply exec = writer->reply();
+  static bool read_transaction(RedisConnection& connection, std::size_t count) {
+    bool queued = connection.reply()->type == REDIS_REPLY_STATUS;
+    for (std::size_t i = 0; i < count; ++i) queued &= connection.reply()->type == REDIS_REPLY_STATUS;
+    const RedisReply exec = connection.reply();
     bool ok = queued && exec->type == REDIS_REPLY_ARRAY && exec->elements == count;
     for (std::size_t i = 0; ok && i < exec->elements; ++i) ok = exec->element[i]->type == REDIS_REPLY_STRING;
-    return ok;
-  }
-
-  bool read_entries(std::size_t count) {
-    bool ok = true;
-    for (std::size_t i = 0; i < count; ++i) ok &= writer->reply()->type == REDIS_REPLY_STRING;
     return ok;
   }
 
@@ -199,15 +201,17 @@ RedisAdapter::~RedisAdapter() { shutdown(); }
 bool RedisAdapter::ready() const { return !impl_->stopped.load(); }
 
 std::size_t RedisAdapter::on_batch(std::span<const bus::StoredEvent> events) {
-  std::lock_guard lock(impl_->write_mu);
+  if (events.empty()) return 0;
+  ShardWriter& writer = *impl_->writers.at(events.front().shard_id);
+  std::lock_guard lock(writer.mu);
   if (impl_->stopped.load()) return 0;
   try {
-    if (!impl_->writer || impl_->writer->broken()) impl_->writer = impl_->connect();
+    if (!writer.connection || writer.connection->broken()) writer.connection = impl_->connect();
   } catch (const Error&) {
     impl_->healthy = false;  // reconnected on the next batch; the bus backs off meanwhile
     return 0;
   }
-  const std::size_t committed = impl_->write(events);
+  const std::size_t committed = impl_->write(writer, events);
   impl_->healthy = committed == events.size();
   return committed;
 }
@@ -224,9 +228,9 @@ bool RedisAdapter::is_healthy() const { return impl_->healthy.load() && !impl_->
 
 void RedisAdapter::shutdown() {
   if (impl_->stopped.exchange(true)) return;
-  {
-    std::lock_guard lock(impl_->write_mu);
-    impl_->writer.reset();
+  for (auto& writer : impl_->writers) {
+    std::lock_guard lock(writer->mu);
+    writer->connection.reset();
   }
   std::lock_guard lock(impl_->read_mu);
   impl_->reader.reset();

@@ -1,6 +1,10 @@
 #include "brokers/redis_connection.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 
 #include "net/core/error.hpp"
@@ -157,6 +161,20 @@ RedisConnection::RedisConnection(const RedisEndpoint& endpoint, std::chrono::mil
 
 void RedisConnection::append(std::string_view commands) {
   if (redisAppendFormattedCommand(context_.get(), commands.data(), commands.size()) != REDIS_OK) fail_io();
+}
+
+void RedisConnection::send(std::string_view commands) {
+  while (!commands.empty()) {
+    const ssize_t n = ::write(context_->fd, commands.data(), commands.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      context_->err = REDIS_ERR_IO;
+      std::snprintf(context_->errstr, sizeof context_->errstr, "%s",
+                    errno == EAGAIN || errno == EWOULDBLOCK ? "Redis command timeout" : std::strerror(errno));
+      fail_io();
+    }
+    commands.remove_prefix(static_cast<std::size_t>(n));
+  }
 }
 
 RedisReply RedisConnection::reply() {

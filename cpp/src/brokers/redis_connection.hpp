@@ -50,6 +50,9 @@ class RedisConnection {
 
   // Queues RESP-encoded commands; nothing is sent until a reply is read.
   void append(std::string_view commands);
+  // Sends RESP-encoded commands now, straight from `commands` (hiredis's own
+  // buffer would copy them and shift its remainder after every partial write).
+  void send(std::string_view commands);
   // The next reply. Throws Error(Connection) on I/O failure or timeout, after
   // which the connection is broken() and must be replaced.
   RedisReply reply();

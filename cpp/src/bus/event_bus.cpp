@@ -26,10 +26,12 @@ namespace {
 // whose window matched nothing still advances the cursor past it.
 constexpr std::size_t kFilterScanPerShard = 16384;
 
-void check_event_size(std::string_view event) {
-  if (event.size() > std::numeric_limits<std::uint32_t>::max()) {
-    throw Error(ErrorKind::InvalidArgument, "event too large: " + std::to_string(event.size()) + " bytes");
-  }
+void check_event_size(std::string_view event, std::size_t max_size, const Adapter* adapter) {
+  if (event.size() <= max_size) return;
+  std::string message = "event too large: " + std::to_string(event.size()) + " bytes";
+  if (adapter != nullptr)
+    message += " (the " + std::string(adapter->name()) + " adapter carries at most " + std::to_string(max_size) + ")";
+  throw Error(ErrorKind::InvalidArgument, message);
 }
 
 struct BatchScratch {
@@ -61,6 +63,8 @@ constexpr auto kDrainIdle = std::chrono::microseconds(500);
 constexpr auto kDrainRetryMin = std::chrono::milliseconds(5);
 constexpr auto kDrainRetryMax = std::chrono::milliseconds(500);
 constexpr std::size_t kDrainBatch = 4096;
+// Drain threads for an adapter that takes shards concurrently.
+constexpr std::size_t kMaxDrainThreads = 8;
 // After shutdown(), how long the drain keeps trying without progress.
 constexpr auto kFinalFlush = std::chrono::seconds(2);
 
@@ -68,8 +72,9 @@ struct EventBus::Impl {
   std::vector<std::unique_ptr<Shard>> shards;
   std::atomic<bool> shut_down{false};
   std::unique_ptr<Adapter> adapter;
+  std::size_t max_event_size = std::numeric_limits<std::uint32_t>::max();
   std::vector<std::uint64_t> undelivered;  ///< per shard: the next sequence the adapter has not taken
-  std::thread drain_thread;
+  std::vector<std::thread> drain_threads;
   std::mutex drain_mu;
   std::condition_variable drain_wake;
   bool drain_stop = false;
@@ -82,10 +87,10 @@ struct EventBus::Impl {
   // reservation, so what the adapter has not taken still counts against the
   // ring's capacity (backpressure applies) and an eviction is counted as a
   // drop. Returns whether anything was taken, and whether anything was refused.
-  std::pair<bool, bool> drain_once(std::vector<StoredEvent>& batch) {
+  std::pair<bool, bool> drain_once(std::vector<StoredEvent>& batch, std::size_t first, std::size_t step) {
     bool progress = false;
     bool refused = false;
-    for (std::size_t s = 0; s < shards.size(); ++s) {
+    for (std::size_t s = first; s < shards.size(); s += step) {
       batch.clear();
       Shard& shard = *shards[s];
       shard.read(undelivered[s], kDrainBatch, false, batch);
@@ -110,8 +115,8 @@ struct EventBus::Impl {
 
   // Hands ring contents to the adapter, backing off while it refuses. After
   // shutdown() it keeps going until the rings are empty or kFinalFlush passed
-  // without progress.
-  void drain() {
+  // without progress. Serves shards first, first + step, ...
+  void drain(std::size_t first, std::size_t step) {
     std::vector<StoredEvent> batch;
     auto backoff = kDrainRetryMin;
     std::optional<std::chrono::steady_clock::time_point> give_up;
@@ -119,7 +124,7 @@ struct EventBus::Impl {
       bool progress = false;
       bool refused = false;
       if (adapter->ready()) {
-        std::tie(progress, refused) = drain_once(batch);
+        std::tie(progress, refused) = drain_once(batch, first, step);
       } else {
         refused = true;
       }
@@ -151,8 +156,15 @@ EventBus::EventBus(const EventBusConfig& config, std::unique_ptr<Adapter> adapte
     impl_->shards.push_back(std::make_unique<Shard>(s, config.ring_buffer_capacity, config.backpressure_mode));
   }
   impl_->adapter = std::move(adapter);
+  if (impl_->adapter) impl_->max_event_size = std::min(impl_->max_event_size, impl_->adapter->max_event_size());
   impl_->undelivered.assign(config.num_shards, 0);
-  if (impl_->adapter) impl_->drain_thread = std::thread([this] { impl_->drain(); });
+  if (impl_->adapter) {
+    const std::size_t threads =
+        impl_->adapter->concurrent_shards() ? std::min<std::size_t>(config.num_shards, kMaxDrainThreads) : 1;
+    for (std::size_t t = 0; t < threads; ++t) {
+      impl_->drain_threads.emplace_back([this, t, threads] { impl_->drain(t, threads); });
+    }
+  }
 }
 
 EventBus::~EventBus() { shutdown(); }
@@ -169,7 +181,7 @@ std::uint16_t EventBus::shard_for(std::string_view event) const noexcept {
 
 std::optional<IngestResult> EventBus::ingest(std::string_view event) {
   impl_->check_open();
-  check_event_size(event);
+  check_event_size(event, impl_->max_event_size, impl_->adapter.get());
   const std::uint16_t shard = shard_for(event);
   const auto ts = impl_->shards[shard]->push(event, fast_monotonic_ns());
   if (!ts) return std::nullopt;
@@ -178,7 +190,7 @@ std::optional<IngestResult> EventBus::ingest(std::string_view event) {
 
 std::size_t EventBus::ingest_batch(std::span<const std::string_view> events) {
   impl_->check_open();
-  for (std::string_view event : events) check_event_size(event);
+  for (std::string_view event : events) check_event_size(event, impl_->max_event_size, impl_->adapter.get());
   const std::size_t num_shards = impl_->shards.size();
 
   // Counting sort of event indices by shard, keeping each shard's input order.
@@ -315,7 +327,7 @@ void EventBus::shutdown() {
       impl_->drain_stop = true;
     }
     impl_->drain_wake.notify_all();
-    impl_->drain_thread.join();
+    for (auto& thread : impl_->drain_threads) thread.join();
     impl_->adapter->shutdown();
     // What the adapter never took is lost with the rings: counted as dropped.
     for (std::size_t s = 0; s < impl_->shards.size(); ++s) impl_->shards[s]->drop_from(impl_->undelivered[s]);

@@ -44,6 +44,7 @@ class JetStreamAdapter final : public bus::Adapter {
   std::size_t on_batch(std::span<const bus::StoredEvent> events) override;
   std::optional<bus::PollResult> poll(const bus::PollRequest& request) override;
   bool is_healthy() const override;
+  std::size_t max_event_size() const override;  ///< the server's max_payload less the envelope
   void shutdown() override;
 
   std::string stream_name(std::uint16_t shard_id) const;

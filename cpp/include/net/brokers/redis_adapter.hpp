@@ -1,8 +1,7 @@
 // The Redis Streams adapter (REFERENCE §14): each shard's events go to the
 // stream "<prefix>:shard:<id>" with XADD in MULTI/EXEC transactions of up to
-// pipeline_size events (or, with transactions off, plain XADDs in groups of
-// that size: about twice the server's rate), all pipelined in one round
-// trip; poll reads them back with XRANGE. A lost connection is re-established on the next batch; the bus
+// pipeline_size events, all pipelined in one round trip; poll reads them
+// back with XRANGE. A lost connection is re-established on the next batch; the bus
 // keeps what was not written in its rings and retries with backoff.
 #pragma once
 
@@ -20,7 +19,6 @@ struct RedisConfig {
   std::string url;
   std::string prefix = "net";
   std::size_t pipeline_size = 1000;  ///< events per MULTI/EXEC transaction (per dedup-id group)
-  bool transactions = true;          ///< false: no MULTI/EXEC; a group may land in part before a failure
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds command_timeout{1000};
   std::optional<std::uint64_t> max_stream_len;  ///< XADD MAXLEN ~ n
@@ -41,6 +39,7 @@ class RedisAdapter final : public bus::Adapter {
   std::size_t on_batch(std::span<const bus::StoredEvent> events) override;
   std::optional<bus::PollResult> poll(const bus::PollRequest& request) override;
   bool is_healthy() const override;
+  bool concurrent_shards() const override { return true; }
   void shutdown() override;
 
   std::uint64_t producer_nonce() const noexcept;

@@ -4,6 +4,8 @@
 // receives (the two-node peer) serves poll() itself.
 #pragma once
 
+#include <cstdint>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -27,6 +29,13 @@ class Adapter {
   // A page of what this adapter received; nullopt: poll reads the bus's rings.
   virtual std::optional<PollResult> poll(const PollRequest& request) = 0;
   virtual bool is_healthy() const = 0;
+  // The largest event this adapter can carry; the bus refuses larger ones at
+  // ingest (a typed error) rather than stall a shard behind them.
+  virtual std::size_t max_event_size() const { return std::numeric_limits<std::uint32_t>::max(); }
+  // Whether on_batch may run for different shards at once (each shard's
+  // batches still come one at a time, in order): the bus then drains shards
+  // on threads of their own.
+  virtual bool concurrent_shards() const { return false; }
   // Idempotent; joins the adapter's threads.
   virtual void shutdown() = 0;
 };
