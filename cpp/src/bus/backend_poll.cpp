@@ -58,10 +58,13 @@ PollResult poll_backend(const PollRequest& request, const BackendPoll& backend) 
   if (request.limit == 0) return PollResult{{}, request.cursor, false};
   CursorIds positions = request.cursor ? decode_cursor_ids(*request.cursor, backend.num_shards, backend.valid_id)
                                        : CursorIds(backend.num_shards);
-  // The original's window: an even share of the limit, over-fetched to leave
-  // room for the merge and the filter, at most 10,000 entries per shard.
+  // An even share of the limit, over-fetched as the original does to leave
+  // room for a merge (x2) or a filter (x3), at most 10,000 entries per shard.
+  // A plain page takes no more than the share from any shard, so it reads
+  // nothing it would throw away.
   const std::size_t share = std::max<std::size_t>(1, (request.limit + backend.num_shards - 1) / backend.num_shards);
-  const std::size_t count = std::min<std::size_t>(share * (request.filter != nullptr ? 3 : 2), 10000);
+  const std::size_t factor = request.filter != nullptr ? 3 : request.ordering == Ordering::InsertionTs ? 2 : 1;
+  const std::size_t count = std::min<std::size_t>(share * factor, 10000);
   std::vector<ShardPage> pages = backend.fetch(positions, count);
 
   std::vector<std::vector<StoredEvent>> windows(backend.num_shards);
