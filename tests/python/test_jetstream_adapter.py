@@ -133,10 +133,10 @@ def test_unreachable_server_and_precedence(make_bus, redis_server, nats_server):
 
 
 def test_a_restart_mid_ingest_loses_nothing_and_stores_nothing_twice(make_bus, nats_server):
-    total = 200_000
+    total = 1_000_000
     bus = make_bus(
         num_shards=2,
-        ring_buffer_capacity=1 << 18,
+        ring_buffer_capacity=1 << 20,
         backpressure_mode="fail_producer",
         jetstream_url=nats_server.url,
         jetstream_request_timeout_ms=500,
