@@ -4,6 +4,7 @@
 // new one, and readers that race with it use the kernel clock themselves.
 #include "net/core/clock.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <string>
@@ -64,10 +65,22 @@ struct TscClock {
           static_cast<std::uint64_t>((static_cast<unsigned __int128>(ns - first_ns) << kRateShift) / (tsc - first_tsc)),
           std::memory_order_release);
     }
+    // Never step back: where the old anchor's extrapolation had got to is a
+    // floor for the new one (a rate slightly too fast would otherwise make
+    // time jump back at the re-anchor, and merge-by-time misorder one producer).
+    const std::uint64_t a_tsc = anchor_tsc.load(std::memory_order_relaxed);
+    const std::uint64_t r = rate.load(std::memory_order_relaxed);
+    std::uint64_t start = ns;
+    if (r != 0 && tsc >= a_tsc) {
+      const std::uint64_t reached =
+          anchor_ns.load(std::memory_order_relaxed) +
+          static_cast<std::uint64_t>((static_cast<unsigned __int128>(tsc - a_tsc) * r) >> kRateShift);
+      start = std::max(start, reached);
+    }
     anchor_tsc.store(tsc, std::memory_order_release);
-    anchor_ns.store(ns, std::memory_order_release);
+    anchor_ns.store(start, std::memory_order_release);
     version.store(seen + 2, std::memory_order_release);
-    return ns;
+    return start;
   }
 };
 
