@@ -319,3 +319,29 @@ def test_dedup_is_thread_safe():
     for thread in threads:
         thread.join()
     assert sum(fresh) == 20_000 and d.len == 20_000
+
+
+@pytest.mark.parametrize("mode", ["drop_newest", "drop_oldest", "fail_producer"])
+def test_while_the_broker_is_away_the_ring_buffers_and_the_mode_decides(
+    make_bus, redis_server, mode
+):
+    bus = make_bus(
+        num_shards=1,
+        ring_buffer_capacity=1024,
+        backpressure_mode=mode,
+        redis_url=redis_server.url,
+        redis_connect_timeout_ms=200,
+        redis_command_timeout_ms=200,
+    )
+    redis_server.stop()
+    accepted = bus.ingest_raw_batch([f'{{"n":{n}}}' for n in range(3000)])
+    dropped = bus.stats().events_dropped
+    assert bus.stats().events_ingested == accepted
+    # Every event either waits in the ring or was counted as dropped.
+    assert (accepted, dropped) == ((1024, 1976) if mode != "drop_oldest" else (3000, 1976))
+    redis_server.start()
+    assert wait_stored(redis_server, "net", 1, 1024) == 1024
+    bus.shutdown()
+    stored = [json.loads(f["d"])["r"]["n"] for _, f in entries(redis_server, "net:shard:0")]
+    kept = range(1024) if mode != "drop_oldest" else range(3000 - 1024, 3000)
+    assert stored == list(kept)
