@@ -82,10 +82,11 @@ class Producer:
     one with ingest_raw when `batch` is 1. Its run() goes in a thread of its own; the counters
     are read live by the consumer."""
 
-    def __init__(self, bus: Net, total: int, batch: int) -> None:
+    def __init__(self, bus: Net, total: int, batch: int, rate: float | None = None) -> None:
         self.bus = bus
         self.total = total
         self.batch = batch
+        self.rate = rate  # events/s to hold to; None: as fast as the bus takes them
         run_length = batch if batch > 1 else SINGLE_EVENT_RUN
         pool = make_event_pool(run_length * math.ceil(POOL_EVENTS / run_length))
         runs = [pool[i : i + run_length] for i in range(0, len(pool), run_length)]
@@ -99,10 +100,16 @@ class Producer:
 
     def run(self) -> None:
         start = time.perf_counter()
+        handed = 0
         try:
             for events, size in self._runs():
                 self.accepted += self._ingest(events)
                 self.bytes += size
+                handed += len(events)
+                if self.rate is not None:  # hold the schedule: this many events by now
+                    ahead_s = start + handed / self.rate - time.perf_counter()
+                    if ahead_s > 0:
+                        time.sleep(ahead_s)
         finally:
             self.elapsed_s = time.perf_counter() - start
             self.done.set()
@@ -226,6 +233,7 @@ class DemoResult:
     events: int
     shards: int
     batch: int
+    rate: float | None  # the producer's target events/s; None: unlimited
     ring_capacity: int
     event_bytes: float  # mean size of an event
     ingested: int
@@ -245,15 +253,18 @@ def run(
     batch: int,
     ring_capacity: int | None = None,
     progress_stream: TextIO | None = None,
+    rate: float | None = None,
 ) -> DemoResult:
-    """Runs the demo on a new Net. `ring_capacity` None picks one that holds every event; the
-    progress line goes to `progress_stream`, stderr by default."""
+    """Runs the demo on a new Net. `ring_capacity` None picks one that holds every event; `rate`
+    paces the producer (events/s), so the latency is that of a steady load rather than of the
+    backlog an unpaced producer builds; the progress line goes to `progress_stream`, stderr by
+    default."""
     ring_capacity = ring_capacity or ring_capacity_for(events, shards)
     bus = Net(
         num_shards=shards, ring_buffer_capacity=ring_capacity, backpressure_mode="drop_oldest"
     )
     try:
-        producer = Producer(bus, events, batch)
+        producer = Producer(bus, events, batch, rate)
         progress = Progress(events, progress_stream or sys.stderr)
         start = time.perf_counter()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="net-demo-producer") as pool:
@@ -273,6 +284,7 @@ def run(
         events=events,
         shards=shards,
         batch=batch,
+        rate=rate,
         ring_capacity=ring_capacity,
         event_bytes=producer.event_bytes,
         ingested=producer.accepted,
@@ -295,6 +307,7 @@ def format_summary(result: DemoResult) -> str:
         ("events", f"{result.events:,}"),
         ("shards", f"{result.shards}"),
         ("batch", f"{result.batch}"),
+        ("producer rate", "unlimited" if result.rate is None else f"{result.rate:,.0f} events/s"),
         ("ring capacity", f"{result.ring_capacity:,} per shard"),
         ("event size", f"{result.event_bytes:.0f} B mean"),
         ("ingested", f"{result.ingested:,}"),
@@ -363,13 +376,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="events per shard ring; a ring full of unpolled events drops the oldest "
         f"(default: enough for every event, at most {MAX_RING_CAPACITY:,})",
     )
+    parser.add_argument(
+        "--rate",
+        type=positive_int,
+        help="events/s the producer holds to, to see the latency of a steady load (default: "
+        "as fast as it can, so the latency shows the backlog the consumer works through)",
+    )
     parser.set_defaults(func=run_from_args)
 
 
 def run_from_args(args: argparse.Namespace) -> int:
     """Runs the demo with parsed options, prints the summary; the exit status."""
     try:
-        result = run(args.events, args.shards, args.batch, args.ring_capacity)
+        result = run(args.events, args.shards, args.batch, args.ring_capacity, rate=args.rate)
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130

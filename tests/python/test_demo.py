@@ -47,6 +47,24 @@ def test_small_ring_drops_the_oldest_and_accounts_for_every_event():
     assert result.polled >= 1024  # the newest events, a full ring of them, are never dropped
 
 
+def test_a_paced_producer_holds_its_rate_and_the_latency_is_the_steady_state():
+    unpaced = demo.run(200_000, shards=2, batch=1000, progress_stream=io.StringIO())
+    paced = demo.run(20_000, shards=2, batch=100, progress_stream=io.StringIO(), rate=100_000)
+    assert paced.polled == 20_000 and paced.dropped == 0
+    assert paced.ingest_s >= 0.19  # 20,000 events at 100,000/s take 0.2 s
+    assert paced.ingested / paced.ingest_s <= 110_000
+    # No backlog to work through: each event waits at most a poll's pause, not the whole run.
+    assert paced.latency_p50_ns < unpaced.latency_p99_ns
+    assert paced.latency_p50_ns < 50_000_000
+
+
+def test_the_rate_option_is_in_the_summary(capsys):
+    assert demo.main(["--events", "5000", "--shards", "1", "--rate", "50000"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^\| producer rate +\| +50,000 events/s \|$", out, re.MULTILINE)
+    assert summary_counts(out) == {"events": 5000, "ingested": 5000, "polled": 5000, "dropped": 0}
+
+
 class Terminal(io.StringIO):
     def isatty(self):
         return True
@@ -75,7 +93,7 @@ def test_ring_capacity_holds_the_events_within_bounds(events, shards, capacity):
 
 
 @pytest.mark.parametrize(
-    "argv", [["--events", "0"], ["--batch", "-1"], ["--ring-capacity", "1000"]]
+    "argv", [["--events", "0"], ["--batch", "-1"], ["--ring-capacity", "1000"], ["--rate", "0"]]
 )
 def test_bad_options_are_refused(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
