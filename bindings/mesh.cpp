@@ -25,10 +25,15 @@ namespace {
 using mesh::MeshNode;
 using mesh::SocketAddress;
 
-constexpr std::array<const char*, 12> kMeshParameters = {
+// The original's twelve, then ours: max_datagram.
+constexpr std::array<const char*, 13> kMeshParameters = {
     "bind_addr",  "psk",           "heartbeat_interval_ms",     "session_timeout_ms",
     "num_shards", "identity_seed", "capability_gc_interval_ms", "require_signed_capabilities",
-    "subnet",     "subnet_policy", "reflex_override",           "try_port_mapping"};
+    "subnet",     "subnet_policy", "reflex_override",           "try_port_mapping",
+    "max_datagram"};
+// Bounds of max_datagram: IPv4's minimum reassembly size, and the largest UDP payload.
+constexpr std::uint64_t kMinDatagram = 576;
+constexpr std::uint64_t kMaxDatagram = 65507;
 
 struct NetStream {
   mesh::StreamHandle handle;
@@ -156,6 +161,13 @@ mesh::MeshConfig config_from(const Arguments& arguments) {
   arguments.get_unsigned("capability_gc_interval_ms", UINT64_MAX);
   arguments.get_bool("require_signed_capabilities");
   arguments.get_bool("try_port_mapping");
+  if (const auto size = arguments.get_unsigned("max_datagram", UINT64_MAX)) {
+    if (*size < kMinDatagram || *size > kMaxDatagram) {
+      raise(PyExc_ValueError, "max_datagram must be between " + std::to_string(kMinDatagram) + " and " +
+                                  std::to_string(kMaxDatagram) + ", got " + std::to_string(*size));
+    }
+    config.max_datagram_remote = static_cast<std::size_t>(*size);
+  }
   return config;
 }
 
@@ -165,7 +177,7 @@ std::string mesh_init_signature() {
          "identity_seed: bytes | None = None, capability_gc_interval_ms: int | None = None, "
          "require_signed_capabilities: bool | None = None, subnet: list[int] | None = None, "
          "subnet_policy: dict | None = None, reflex_override: str | None = None, "
-         "try_port_mapping: bool | None = None) -> None";
+         "try_port_mapping: bool | None = None, max_datagram: int | None = None) -> None";
 }
 
 mesh::StreamOptions stream_options(std::optional<std::string> reliability, nb::handle window_bytes,

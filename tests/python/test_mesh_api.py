@@ -734,3 +734,14 @@ def test_poll_with_a_timeout_waits_for_the_first_event(pair):
         b.poll(10, timeout_ms="1")
     with pytest.raises(OverflowError):
         b.poll(10, timeout_ms=-1)
+
+
+def test_max_datagram_is_validated():
+    for bad in (575, 65508):
+        with pytest.raises(
+            ValueError, match=rf"^max_datagram must be between 576 and 65507, got {bad}$"
+        ):
+            net.NetMesh("127.0.0.1:0", "42" * 32, max_datagram=bad)
+    with pytest.raises(TypeError):
+        net.NetMesh("127.0.0.1:0", "42" * 32, max_datagram="1400")
+    net.NetMesh("127.0.0.1:0", "42" * 32, max_datagram=1400).shutdown()
