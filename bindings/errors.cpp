@@ -11,6 +11,7 @@ namespace {
 PyObject* g_backpressure_error = nullptr;
 PyObject* g_not_connected_error = nullptr;
 PyObject* g_identity_error = nullptr;
+PyObject* g_token_error = nullptr;
 
 PyObject* python_class_for(ErrorKind kind) {
   switch (kind) {
@@ -20,6 +21,7 @@ PyObject* python_class_for(ErrorKind kind) {
     case ErrorKind::Backpressure: return g_backpressure_error;
     case ErrorKind::NotConnected: return g_not_connected_error;
     case ErrorKind::Identity: return g_identity_error;
+    case ErrorKind::Token: return g_token_error;
     case ErrorKind::Connection:
     case ErrorKind::Transport:
     case ErrorKind::InvalidCursor:
@@ -59,8 +61,12 @@ void init_errors(nb::module_& m) {
       "net._net.NotConnectedError", "The stream was closed or its peer's session is gone.", nullptr, nullptr);
   m.attr("NotConnectedError") = nb::handle(g_not_connected_error);
   g_identity_error = PyErr_NewExceptionWithDoc("net._net.IdentityError",
-                                               "An invalid identity, subnet or subnet policy.", nullptr, nullptr);
+                                               "An invalid identity, subnet, subnet policy, scope or channel name.",
+                                               nullptr, nullptr);
   m.attr("IdentityError") = nb::handle(g_identity_error);
+  g_token_error = PyErr_NewExceptionWithDoc(
+      "net._net.TokenError", "A permission token was refused: the message is \"token: <kind>\".", nullptr, nullptr);
+  m.attr("TokenError") = nb::handle(g_token_error);
 
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
     try {

@@ -4,6 +4,7 @@
 #include "brokers.hpp"
 #include "bus.hpp"
 #include "errors.hpp"
+#include "identity.hpp"
 #include "keys.hpp"
 #include "mesh.hpp"
 
@@ -13,5 +14,6 @@ NB_MODULE(_net, m) {
   net::python::init_bus(m);
   net::python::init_brokers(m);
   net::python::init_keys(m);
+  net::python::init_identity(m);
   net::python::init_mesh(m);
 }

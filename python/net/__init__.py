@@ -7,6 +7,7 @@ with ``ai2070-net``.
 
 from ._net import (
     BackpressureError,
+    Identity,
     IdentityError,
     IngestResult,
     Net,
@@ -19,12 +20,19 @@ from ._net import (
     RedisStreamDedup,
     Stats,
     StoredEvent,
+    TokenError,
+    channel_hash,
+    delegate_token,
     generate_net_keypair,
+    normalize_gpu_vendor,
+    parse_token,
+    token_is_expired,
+    verify_token,
 )
 
 __version__ = "0.12.0"
 
-# In the original's feature groups (bus, redis, transport keys, mesh), not alphabetically.
+# In the original's feature groups (bus, redis, transport keys, mesh, identity), not alphabetically.
 __all__ = [  # noqa: RUF022
     "Net",
     "IngestResult",
@@ -40,4 +48,12 @@ __all__ = [  # noqa: RUF022
     "NetStreamStats",
     "NotConnectedError",
     "IdentityError",
+    "Identity",
+    "TokenError",
+    "parse_token",
+    "verify_token",
+    "token_is_expired",
+    "delegate_token",
+    "channel_hash",
+    "normalize_gpu_vendor",
 ]

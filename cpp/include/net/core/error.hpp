@@ -18,6 +18,7 @@ enum class ErrorKind {
   Connection,       ///< handshake or peer failure ("connection error: ...")
   Transport,        ///< the socket refused a datagram
   Identity,         ///< identities, subnets ("identity: ..."; Python IdentityError)
+  Token,            ///< permission tokens ("token: <kind>"; Python TokenError)
   ShutDown,         ///< the object was shut down
   Internal,         ///< a broken invariant; never expected
 };
