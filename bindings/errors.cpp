@@ -60,9 +60,8 @@ void init_errors(nb::module_& m) {
   g_not_connected_error = PyErr_NewExceptionWithDoc(
       "net._net.NotConnectedError", "The stream was closed or its peer's session is gone.", nullptr, nullptr);
   m.attr("NotConnectedError") = nb::handle(g_not_connected_error);
-  g_identity_error = PyErr_NewExceptionWithDoc("net._net.IdentityError",
-                                               "An invalid identity, subnet, subnet policy, scope or channel name.",
-                                               nullptr, nullptr);
+  g_identity_error = PyErr_NewExceptionWithDoc(
+      "net._net.IdentityError", "An invalid identity, subnet, subnet policy, scope or channel name.", nullptr, nullptr);
   m.attr("IdentityError") = nb::handle(g_identity_error);
   g_token_error = PyErr_NewExceptionWithDoc(
       "net._net.TokenError", "A permission token was refused: the message is \"token: <kind>\".", nullptr, nullptr);

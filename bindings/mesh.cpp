@@ -27,9 +27,9 @@ using mesh::SocketAddress;
 
 // The original's twelve, then ours: max_datagram.
 constexpr std::array<const char*, 13> kMeshParameters = {
-    "bind_addr",  "psk",           "heartbeat_interval_ms",     "session_timeout_ms",
-    "num_shards", "identity_seed", "capability_gc_interval_ms", "require_signed_capabilities",
-    "subnet",     "subnet_policy", "reflex_override",           "try_port_mapping",
+    "bind_addr",   "psk",           "heartbeat_interval_ms",     "session_timeout_ms",
+    "num_shards",  "identity_seed", "capability_gc_interval_ms", "require_signed_capabilities",
+    "subnet",      "subnet_policy", "reflex_override",           "try_port_mapping",
     "max_datagram"};
 // Bounds of max_datagram: IPv4's minimum reassembly size, and the largest UDP payload.
 constexpr std::uint64_t kMinDatagram = 576;
