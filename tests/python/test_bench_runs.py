@@ -45,3 +45,9 @@ def test_brokers_benchmark_runs_against_real_servers():
     out = run("brokers.py", "--quick", "--no-original", "--events", "5000")
     for case in ("redis write", "redis read (poll)", "jetstream write", "jetstream read (poll)"):
         assert case in out
+
+
+def test_tokens_benchmark_runs_and_prints_every_operation():
+    out = run("tokens.py", "--quick", "--no-original")
+    for operation in ("verify_token", "parse_token", "issue_token", "install_token", "channel_hash"):
+        assert operation in out

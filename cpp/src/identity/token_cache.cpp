@@ -7,8 +7,10 @@
 namespace net::identity {
 namespace {
 
+// Every cached token's signature was verified when it came in, so only the
+// clock is checked here (an Ed25519 verification costs ~60 us).
 bool currently_valid(const PermissionToken& token, std::uint64_t now) {
-  return now >= token.not_before && !token.expired(now) && token.signature_valid();
+  return now >= token.not_before && !token.expired(now);
 }
 
 }  // namespace

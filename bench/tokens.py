@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+# bench/tokens.py: identity and permission-token operations, ours vs the original ai2070-net
+# 0.12.0, side by side: verify_token, parse_token, issue_token, install_token, sign and
+# channel_hash, in operations per second (best of 5 runs of 20,000 each).
+#
+# Usage: bench/tokens.py [--quick] [--no-original] [--markdown]
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+from _common import BENCH_DIR, cpu_model, original_command, ours_command, ratio, render
+
+WORKER = BENCH_DIR / "_tokens_worker.py"
+
+
+def run(command, quick):
+    cmd = [*command, str(WORKER)] + (["--quick"] if quick else [])
+    return json.loads(subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True).stdout)
+
+
+def main():
+    parser = argparse.ArgumentParser(description="Token operations, ours vs the original 0.12.0.")
+    parser.add_argument("--quick", action="store_true", help="a smoke run")
+    parser.add_argument("--no-original", action="store_true", help="benchmark ours only")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    args = parser.parse_args()
+    original_cmd = None if args.no_original else original_command()
+    ours = run(ours_command(), args.quick)
+    theirs = None
+    if original_cmd is not None:
+        try:
+            theirs = run(original_cmd, args.quick)
+        except subprocess.CalledProcessError:
+            print("note: the original's run failed; showing ours only", file=sys.stderr)
+    rows = []
+    for operation, rate in ours.items():
+        other = theirs.get(operation) if theirs else None
+        rows.append(
+            [
+                operation,
+                f"{rate / 1e3:.1f}",
+                "n/a" if other is None else f"{other / 1e3:.1f}",
+                ratio(rate, other),
+            ]
+        )
+    print(f"machine: {cpu_model()}, {os.cpu_count()} cores; best of 5 runs")
+    print(render(["operation", "ours k ops/s", "original k ops/s", "ratio"], rows, args.markdown))
+
+
+if __name__ == "__main__":
+    main()
