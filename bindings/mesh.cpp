@@ -246,10 +246,8 @@ EventPayloads event_payloads(nb::handle events) {
 // Sends, retrying backpressure at most max_retries times: each retry waits
 // for a credit grant, at most 5 ms doubling to 200 ms (the original sleeps
 // that long); the GIL is released throughout.
-void send_retrying(MeshNode& node, const NetStream& stream, nb::handle events, std::uint64_t max_retries) {
-  const EventPayloads payloads = event_payloads(events);
-  const std::span<const ByteView> views = payloads.views;
-  nb::gil_scoped_release unlocked;
+void send_views_retrying(MeshNode& node, const NetStream& stream, std::span<const ByteView> views,
+                         std::uint64_t max_retries) {
   auto delay = std::chrono::milliseconds(5);
   for (std::uint64_t attempt = 0;; ++attempt) {
     try {
@@ -260,6 +258,35 @@ void send_retrying(MeshNode& node, const NetStream& stream, nb::handle events, s
     }
     node.wait_for_credit(stream.handle, delay);
     delay = std::min(delay * 2, std::chrono::milliseconds(200));
+  }
+}
+
+void send_retrying(MeshNode& node, const NetStream& stream, nb::handle events, std::uint64_t max_retries) {
+  const EventPayloads payloads = event_payloads(events);
+  nb::gil_scoped_release unlocked;
+  send_views_retrying(node, stream, payloads.views, max_retries);
+}
+
+// send_blocking: the events go out in runs of at most a quarter of the
+// window, each waiting only for the credit it needs, so the sender refills
+// the window as grants arrive instead of waiting for room for the whole
+// batch. Delivery order is the same; each run is all or nothing.
+void send_blocking(MeshNode& node, const NetStream& stream, nb::handle events) {
+  constexpr std::uint64_t kRetries = 4096;
+  const EventPayloads payloads = event_payloads(events);
+  nb::gil_scoped_release unlocked;
+  const auto stats = node.stream_stats(stream.handle.peer_node_id, stream.handle.stream_id);
+  const std::size_t run_bytes = stats && stats->tx_window > 0 ? std::max<std::size_t>(stats->tx_window / 4, 1) : 0;
+  std::span<const ByteView> rest = payloads.views;
+  while (!rest.empty()) {
+    std::size_t count = 0;
+    std::size_t bytes = 0;
+    while (count < rest.size() && (run_bytes == 0 || count == 0 || bytes + rest[count].size() <= run_bytes)) {
+      bytes += rest[count].size();
+      ++count;
+    }
+    send_views_retrying(node, stream, rest.first(count), kRetries);
+    rest = rest.subspan(count);
   }
 }
 
@@ -411,7 +438,7 @@ void init_mesh(nb::module_& m) {
                   "max_retries: int = 8) -> None"))
       .def(
           "send_blocking",
-          [](MeshNode& node, const NetStream& stream, nb::handle events) { send_retrying(node, stream, events, 4096); },
+          [](MeshNode& node, const NetStream& stream, nb::handle events) { send_blocking(node, stream, events); },
           "stream"_a, "events"_a,
           nb::sig("def send_blocking(self, stream: NetStream, events: typing.Sequence[bytes]) -> None"))
       .def(
