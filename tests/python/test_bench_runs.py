@@ -49,5 +49,11 @@ def test_brokers_benchmark_runs_against_real_servers():
 
 def test_tokens_benchmark_runs_and_prints_every_operation():
     out = run("tokens.py", "--quick", "--no-original")
-    for operation in ("verify_token", "parse_token", "issue_token", "install_token", "channel_hash"):
+    for operation in (
+        "verify_token",
+        "parse_token",
+        "issue_token",
+        "install_token",
+        "channel_hash",
+    ):
         assert operation in out

@@ -160,6 +160,17 @@ def test_a_restart_mid_ingest_loses_nothing_and_stores_nothing_twice(make_bus, n
     assert {e.raw for e in events} == {f'{{"n":{n}}}' for n in range(total)}
 
 
+def test_a_restarted_producer_with_the_same_nonce_file_loses_nothing(nats_server, tmp_path):
+    # The duplicate window would drop a new run's events if they reused the last run's ids.
+    nonce_file = str(tmp_path / "nonce")
+    for run in range(2):
+        with net.Net(
+            num_shards=1, jetstream_url=nats_server.url, producer_nonce_path=nonce_file
+        ) as bus:
+            bus.ingest_raw_batch([f'{{"run":{run},"i":{i}}}' for i in range(100)])
+    assert wait_messages(nats_server, "net_shard_0", 200, 5) == 200
+
+
 def test_events_larger_than_the_servers_max_payload_are_refused_at_ingest(make_bus, nats_server):
     bus = make_bus(num_shards=1, jetstream_url=nats_server.url)
     big = '"' + "x" * (1 << 20) + '"'  # nats-server's max_payload is 1 MiB

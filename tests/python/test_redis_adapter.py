@@ -134,9 +134,15 @@ def test_prefix_max_len_and_nonce_file(make_bus, redis_server, tmp_path):
         redis_prefix="again",
         producer_nonce_path=str(nonce_file),
     )
-    again.ingest_raw('{"y":1}')
+    again.ingest_raw_batch(['{"y":1}', '{"y":2}'])
     again.shutdown()
-    assert entries(redis_server, "again:shard:0")[0][1]["dedup_id"] == f"{nonce}:0:0:0"
+    first_run = {f["dedup_id"] for _, f in stored}
+    second_run = [f["dedup_id"] for _, f in entries(redis_server, "again:shard:0")]
+    # Same nonce, but a new run's positions start at the wall clock: no id of the first run recurs.
+    assert all(i.startswith(nonce + ":0:") for i in second_run)
+    assert not first_run & set(second_run)
+    start, index = (int(x) for x in second_run[0].split(":")[2:])
+    assert index < 1000 and start % 1000 == 0 and start + index > time.time_ns() - 60 * 10**9
 
     nonce_file.write_bytes(b"\x07" * 9)
     with pytest.raises(ValueError, match="failed to load/create producer-nonce file at"):

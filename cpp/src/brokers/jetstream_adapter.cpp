@@ -5,6 +5,7 @@
 #include <nats/nats.h>
 
 #include <atomic>
+#include <limits>
 #include <mutex>
 
 #include "bus/backend_poll.hpp"
@@ -35,7 +36,7 @@ void check(natsStatus status, const char* what) {
   }
 }
 
-constexpr std::uint64_t kGroup = 1000;  ///< events per dedup-id group (the Redis adapter's default transaction)
+constexpr std::uint64_t kGroup = 1000;  ///< positions per dedup-id group (as the Redis adapter's default)
 
 struct MsgDeleter {
   void operator()(natsMsg* msg) const noexcept { natsMsg_Destroy(msg); }
@@ -56,7 +57,7 @@ void JetStreamConfig::validate() const {
 
 struct JetStreamAdapter::Impl {
   JetStreamConfig config;
-  std::uint64_t nonce;
+  ProducerIds ids;
   std::vector<std::string> streams;   ///< per shard
   std::vector<std::string> subjects;  ///< per shard
   std::vector<bool> stream_ready;     ///< created or found (the writer's)
@@ -79,9 +80,7 @@ struct JetStreamAdapter::Impl {
   std::atomic<bool> stopped{false};
 
   Impl(const JetStreamConfig& cfg, std::uint16_t num_shards)
-      : config(cfg),
-        nonce(cfg.producer_nonce_path ? load_or_create_nonce(*cfg.producer_nonce_path) : process_nonce()),
-        stream_ready(num_shards, false) {
+      : config(cfg), ids(producer_ids(cfg.producer_nonce_path)), stream_ready(num_shards, false) {
     for (std::uint16_t s = 0; s < num_shards; ++s) {
       streams.push_back(config.prefix + "_shard_" + std::to_string(s));
       subjects.push_back(config.prefix + ".shard." + std::to_string(s));
@@ -162,10 +161,9 @@ struct JetStreamAdapter::Impl {
 
   // Publishes every event with a reply subject of ours, then reads the
   // acks: returns how many leading events JetStream stored (or recognized as
-  // duplicates of what it stored before), in whole groups of kGroup unless
-  // the batch is complete. A retry then starts at a group boundary, where
-  // the ids it sends are the ids of the first attempt, and the server's
-  // duplicate window drops the copies.
+  // duplicates of what it stored before). Ids depend only on each event's
+  // position, so what a retry sends again carries the ids of the first
+  // attempt and the server's duplicate window drops the copies.
   std::size_t publish(std::span<const bus::StoredEvent> events) {
     const std::uint16_t shard = events.front().shard_id;
     ensure_stream(shard);
@@ -177,11 +175,8 @@ struct JetStreamAdapter::Impl {
     for (const bus::StoredEvent& event : events) {
       value.clear();
       append_envelope(value, event.raw, event.insertion_ts, shard);
-      // Ids count from the start of the event's group, so an event keeps its
-      // id when a batch that stopped at a group boundary is offered again.
-      const std::uint64_t offset = event.sequence - start;
       dedup_id.clear();
-      append_dedup_id(dedup_id, nonce, shard, start + offset / kGroup * kGroup, offset % kGroup);
+      append_dedup_id_at(dedup_id, ids.nonce, shard, ids.sequence_base + event.sequence, kGroup);
       reply = mine;
       reply += std::to_string(event.sequence - start);
       natsMsg* raw = nullptr;
@@ -195,7 +190,8 @@ struct JetStreamAdapter::Impl {
     for (std::size_t received = 0; received < events.size();) {
       natsMsg* raw = nullptr;
       const natsStatus status = natsSubscription_NextMsg(&raw, acks, config.request_timeout.count());
-      if (status == NATS_NO_RESPONDERS) {  // JetStream is not listening (yet): one event was not stored
+      if (status == NATS_NO_RESPONDERS) {  // JetStream is not listening (yet), or the stream is gone
+        stream_ready[shard] = false;       // found or created again before the next batch
         ++received;
         continue;
       }
@@ -213,7 +209,7 @@ struct JetStreamAdapter::Impl {
     }
     std::size_t stored = 0;
     while (stored < acked.size() && acked[stored]) ++stored;
-    return stored == acked.size() ? stored : stored / kGroup * kGroup;  // whole groups only
+    return stored;
   }
 
   void ensure_ack_subscription() {
@@ -288,8 +284,9 @@ struct JetStreamAdapter::Impl {
     for (std::size_t s = 0; s < streams.size(); ++s) {
       const auto bounds = stream_bounds(s);
       if (!bounds) continue;  // skipped like the original's failed shards
-      const std::uint64_t start =
-          std::max(positions[s] ? *bus::parse_canonical_u64(*positions[s]) + 1 : 1, bounds->first);
+      const std::uint64_t after = positions[s] ? *bus::parse_canonical_u64(*positions[s]) : 0;
+      if (after == std::numeric_limits<std::uint64_t>::max()) continue;  // nothing can follow it
+      const std::uint64_t start = std::max(after + 1, bounds->first);
       if (start > bounds->second) continue;
       const std::uint64_t end = std::min(start + count, bounds->second + 1);
       pages[s].has_more = bounds->second >= end;
@@ -304,9 +301,19 @@ struct JetStreamAdapter::Impl {
           pages[s].has_more = true;
           break;
         }
-        pages[s].last_examined = std::to_string(start + i);
         const char* status = nullptr;
-        if (natsMsgHeader_Get(slots[i].get(), "Status", &status) == NATS_OK) continue;  // 404: removed
+        if (natsMsgHeader_Get(slots[i].get(), "Status", &status) == NATS_OK) {
+          // 404 from our only server: the message was removed, skip it. With
+          // replicas a follower that lags answers 404 too, and any other status
+          // is a failure: the page ends here and the next poll asks again.
+          if (std::string_view(status) != "404" || config.replicas > 1) {
+            pages[s].has_more = true;
+            break;
+          }
+          pages[s].last_examined = std::to_string(start + i);
+          continue;
+        }
+        pages[s].last_examined = std::to_string(start + i);
         std::shared_ptr<natsMsg> msg(slots[i].release(), MsgDeleter());
         const std::string_view data(natsMsg_GetData(msg.get()),
                                     static_cast<std::size_t>(natsMsg_GetDataLength(msg.get())));

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -84,6 +85,13 @@ void write_atomically(const std::string& path, const std::array<std::uint8_t, kF
 std::uint64_t process_nonce() {
   static const std::uint64_t nonce = random_nonzero();
   return nonce;
+}
+
+ProducerIds producer_ids(const std::optional<std::string>& nonce_path) {
+  if (!nonce_path) return {process_nonce(), 0};
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  return {load_or_create_nonce(*nonce_path),
+          static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count())};
 }
 
 std::uint64_t load_or_create_nonce(const std::string& path) {

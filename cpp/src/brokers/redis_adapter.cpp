@@ -63,7 +63,7 @@ struct ShardWriter {
 struct RedisAdapter::Impl {
   RedisConfig config;
   RedisEndpoint endpoint;
-  std::uint64_t nonce;
+  ProducerIds ids;
   std::vector<std::string> keys;  ///< per shard
   std::vector<std::unique_ptr<ShardWriter>> writers;
 
@@ -74,9 +74,7 @@ struct RedisAdapter::Impl {
   std::atomic<bool> stopped{false};
 
   Impl(const RedisConfig& cfg, std::uint16_t num_shards)
-      : config(cfg),
-        endpoint(parse_redis_url(cfg.url)),
-        nonce(cfg.producer_nonce_path ? load_or_create_nonce(*cfg.producer_nonce_path) : process_nonce()) {
+      : config(cfg), endpoint(parse_redis_url(cfg.url)), ids(producer_ids(cfg.producer_nonce_path)) {
     for (std::uint16_t s = 0; s < num_shards; ++s) {
       keys.push_back(config.prefix + ":shard:" + std::to_string(s));
       writers.push_back(std::make_unique<ShardWriter>());
@@ -88,31 +86,35 @@ struct RedisAdapter::Impl {
     return std::make_unique<RedisConnection>(endpoint, config.connect_timeout, config.command_timeout);
   }
 
-  void append_xadd(ShardWriter& writer, const bus::StoredEvent& event, std::uint64_t sequence_start) const {
+  void append_xadd(ShardWriter& writer, const bus::StoredEvent& event) const {
     writer.value.clear();
     append_envelope(writer.value, event.raw, event.insertion_ts, event.shard_id);
     writer.dedup_id.clear();
-    append_dedup_id(writer.dedup_id, nonce, event.shard_id, sequence_start, event.sequence - sequence_start);
+    append_dedup_id_at(writer.dedup_id, ids.nonce, event.shard_id, ids.sequence_base + event.sequence,
+                       config.pipeline_size);
     RespCommand xadd(writer.commands, config.max_stream_len ? 10 : 7);
     xadd.arg("XADD").arg(keys[event.shard_id]);
     if (config.max_stream_len) xadd.arg("MAXLEN").arg("~").arg(*config.max_stream_len);
     xadd.arg("*").arg("d").arg(writer.value).arg("dedup_id").arg(writer.dedup_id);
   }
 
-  // Groups of up to pipeline_size events, each a MULTI/EXEC transaction,
-  // all sent in one write. Returns how many leading events were committed,
-  // in whole groups: a retry then starts at a group boundary and sends each
-  // event with the dedup id it had. After an I/O error the connection is
-  // dropped; what was confirmed still counts.
+  // One MULTI/EXEC transaction per dedup-id group (pipeline_size positions;
+  // the first and last may be partial), all sent in one write. Returns how
+  // many leading events were committed. Ids depend only on each event's
+  // position, so a retry from anywhere repeats exactly the ids it repeats.
+  // After an I/O error the connection is dropped; what was confirmed counts.
   std::size_t write(ShardWriter& writer, std::span<const bus::StoredEvent> events) const {
     writer.commands.clear();
     std::vector<std::size_t> sizes;
-    for (std::size_t begin = 0; begin < events.size(); begin += config.pipeline_size) {
-      const std::size_t count = std::min(config.pipeline_size, events.size() - begin);
+    for (std::size_t begin = 0; begin < events.size();) {
+      const std::uint64_t position = ids.sequence_base + events[begin].sequence;
+      const std::size_t count =
+          std::min<std::size_t>(events.size() - begin, config.pipeline_size - position % config.pipeline_size);
       RespCommand(writer.commands, 1).arg("MULTI");
-      for (std::size_t i = 0; i < count; ++i) append_xadd(writer, events[begin + i], events[begin].sequence);
+      for (std::size_t i = 0; i < count; ++i) append_xadd(writer, events[begin + i]);
       RespCommand(writer.commands, 1).arg("EXEC");
       sizes.push_back(count);
+      begin += count;
     }
     std::size_t committed = 0;
     try {
@@ -236,7 +238,13 @@ void RedisAdapter::shutdown() {
   impl_->reader.reset();
 }
 
-std::uint64_t RedisAdapter::producer_nonce() const noexcept { return impl_->nonce; }
+std::uint64_t RedisAdapter::producer_nonce() const noexcept { return impl_->ids.nonce; }
+
+std::size_t RedisAdapter::max_event_size() const {
+  // Redis refuses a bulk argument over proto-max-bulk-len (512 MiB by
+  // default) and closes the connection; the envelope and the command need room.
+  return (std::size_t{512} << 20) - 1024;
+}
 
 std::string RedisAdapter::stream_key(std::uint16_t shard_id) const { return impl_->keys.at(shard_id); }
 

@@ -1,5 +1,6 @@
 #include "brokers/redis_connection.hpp"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -165,7 +166,7 @@ void RedisConnection::append(std::string_view commands) {
 
 void RedisConnection::send(std::string_view commands) {
   while (!commands.empty()) {
-    const ssize_t n = ::write(context_->fd, commands.data(), commands.size());
+    const ssize_t n = ::send(context_->fd, commands.data(), commands.size(), MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       context_->err = REDIS_ERR_IO;

@@ -62,7 +62,8 @@ PollResult poll_backend(const PollRequest& request, const BackendPoll& backend) 
   // room for a merge (x2) or a filter (x3), at most 10,000 entries per shard.
   // A plain page takes no more than the share from any shard, so it reads
   // nothing it would throw away.
-  const std::size_t share = std::max<std::size_t>(1, (request.limit + backend.num_shards - 1) / backend.num_shards);
+  const std::size_t share =
+      std::max<std::size_t>(1, request.limit / backend.num_shards + (request.limit % backend.num_shards != 0 ? 1 : 0));
   const std::size_t factor = request.filter != nullptr ? 3 : request.ordering == Ordering::InsertionTs ? 2 : 1;
   const std::size_t count = std::min<std::size_t>(share * factor, 10000);
   std::vector<ShardPage> pages = backend.fetch(positions, count);

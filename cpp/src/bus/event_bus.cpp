@@ -86,11 +86,15 @@ struct EventBus::Impl {
   // Offers each shard's next events to the adapter. The read is a
   // reservation, so what the adapter has not taken still counts against the
   // ring's capacity (backpressure applies) and an eviction is counted as a
-  // drop. Returns whether anything was taken, and whether anything was refused.
-  std::pair<bool, bool> drain_once(std::vector<StoredEvent>& batch, std::size_t first, std::size_t step) {
+  // drop. Returns whether anything was taken, and whether anything was
+  // refused. Past `give_up` (shutting down) with nothing taken yet, the
+  // remaining shards are not tried: each try may wait for a broker's timeout.
+  std::pair<bool, bool> drain_once(std::vector<StoredEvent>& batch, std::size_t first, std::size_t step,
+                                   std::optional<std::chrono::steady_clock::time_point> give_up) {
     bool progress = false;
     bool refused = false;
     for (std::size_t s = first; s < shards.size(); s += step) {
+      if (give_up && !progress && std::chrono::steady_clock::now() >= *give_up) return {false, true};
       batch.clear();
       Shard& shard = *shards[s];
       shard.read(undelivered[s], kDrainBatch, false, batch);
@@ -124,7 +128,7 @@ struct EventBus::Impl {
       bool progress = false;
       bool refused = false;
       if (adapter->ready()) {
-        std::tie(progress, refused) = drain_once(batch, first, step);
+        std::tie(progress, refused) = drain_once(batch, first, step, give_up);
       } else {
         refused = true;
       }

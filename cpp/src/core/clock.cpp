@@ -55,7 +55,18 @@ struct TscClock {
     const std::uint64_t ns = monotonic_ns();
     std::uint64_t expected = seen;
     if ((seen & 1) != 0 || !version.compare_exchange_strong(expected, seen + 1, std::memory_order_acq_rel)) {
-      return ns;  // another thread is publishing
+      // Another thread is publishing; never below what it may have handed out.
+      return std::max(ns, anchor_ns.load(std::memory_order_acquire));
+    }
+    // The furthest any reader can have extrapolated the old anchor (readers
+    // stop at kAnchorTicks), with the rate they used: a floor for the new one.
+    const std::uint64_t old_tsc = anchor_tsc.load(std::memory_order_relaxed);
+    const std::uint64_t old_rate = rate.load(std::memory_order_relaxed);
+    std::uint64_t floor_ns = 0;
+    if (old_rate != 0 && tsc >= old_tsc) {
+      const std::uint64_t ticks = std::min<std::uint64_t>(tsc - old_tsc, kAnchorTicks);
+      floor_ns = anchor_ns.load(std::memory_order_relaxed) +
+                 static_cast<std::uint64_t>((static_cast<unsigned __int128>(ticks) * old_rate) >> kRateShift);
     }
     if (first_tsc == 0) {
       first_tsc = tsc;
@@ -65,18 +76,9 @@ struct TscClock {
           static_cast<std::uint64_t>((static_cast<unsigned __int128>(ns - first_ns) << kRateShift) / (tsc - first_tsc)),
           std::memory_order_release);
     }
-    // Never step back: where the old anchor's extrapolation had got to is a
-    // floor for the new one (a rate slightly too fast would otherwise make
-    // time jump back at the re-anchor, and merge-by-time misorder one producer).
-    const std::uint64_t a_tsc = anchor_tsc.load(std::memory_order_relaxed);
-    const std::uint64_t r = rate.load(std::memory_order_relaxed);
-    std::uint64_t start = ns;
-    if (r != 0 && tsc >= a_tsc) {
-      const std::uint64_t reached =
-          anchor_ns.load(std::memory_order_relaxed) +
-          static_cast<std::uint64_t>((static_cast<unsigned __int128>(tsc - a_tsc) * r) >> kRateShift);
-      start = std::max(start, reached);
-    }
+    // Never step back (a rate slightly too fast would otherwise make time
+    // jump back here, and a merge by insertion time misorder one producer).
+    const std::uint64_t start = std::max(ns, floor_ns);
     anchor_tsc.store(tsc, std::memory_order_release);
     anchor_ns.store(start, std::memory_order_release);
     version.store(seen + 2, std::memory_order_release);

@@ -30,4 +30,12 @@ std::optional<Envelope> parse_envelope(std::string_view value);
 void append_dedup_id(std::string& out, std::uint64_t producer_nonce, std::uint16_t shard_id,
                      std::uint64_t sequence_start, std::uint64_t index);
 
+// The id of the event at `position` in its shard (its sequence plus the
+// producer's base), in groups of `group`: sequence_start is the group's first
+// position, so an event's id never depends on where a batch or retry began.
+inline void append_dedup_id_at(std::string& out, std::uint64_t producer_nonce, std::uint16_t shard_id,
+                               std::uint64_t position, std::uint64_t group) {
+  append_dedup_id(out, producer_nonce, shard_id, position / group * group, position % group);
+}
+
 }  // namespace net::brokers

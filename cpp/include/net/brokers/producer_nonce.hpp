@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace net::brokers {
@@ -13,5 +14,16 @@ std::uint64_t process_nonce();  ///< the same nonzero value for the life of the 
 
 // Throws Error(InvalidConfig, "failed to load/create producer-nonce file at <path>: <why>").
 std::uint64_t load_or_create_nonce(const std::string& path);
+
+// What a producer's dedup ids are made of: its nonce, and the base its
+// shards' positions count from. With a nonce file the nonce outlives the
+// process but the rings do not, so a new run starts its positions at the
+// wall clock in ns instead of 0: its new events can never take the ids of
+// an earlier run's (JetStream would drop them as duplicates for an hour).
+struct ProducerIds {
+  std::uint64_t nonce = 0;
+  std::uint64_t sequence_base = 0;
+};
+ProducerIds producer_ids(const std::optional<std::string>& nonce_path);
 
 }  // namespace net::brokers

@@ -1,8 +1,8 @@
 // The Redis Streams adapter (REFERENCE §14): each shard's events go to the
 // stream "<prefix>:shard:<id>" with XADD in MULTI/EXEC transactions of up to
-// pipeline_size events, all pipelined in one round trip; poll reads them
-// back with XRANGE. A lost connection is re-established on the next batch; the bus
-// keeps what was not written in its rings and retries with backoff.
+// pipeline_size events, all of a batch pipelined in one round trip, on a
+// connection per shard; poll reads them back with XRANGE. A lost connection is re-established on the next batch; the
+// bus keeps what was not written in its rings and retries with backoff.
 #pragma once
 
 #include <chrono>
@@ -40,6 +40,7 @@ class RedisAdapter final : public bus::Adapter {
   std::optional<bus::PollResult> poll(const bus::PollRequest& request) override;
   bool is_healthy() const override;
   bool concurrent_shards() const override { return true; }
+  std::size_t max_event_size() const override;
   void shutdown() override;
 
   std::uint64_t producer_nonce() const noexcept;
