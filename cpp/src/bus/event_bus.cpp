@@ -165,8 +165,13 @@ EventBus::EventBus(const EventBusConfig& config, std::unique_ptr<Adapter> adapte
   if (impl_->adapter) {
     const std::size_t threads =
         impl_->adapter->concurrent_shards() ? std::min<std::size_t>(config.num_shards, kMaxDrainThreads) : 1;
-    for (std::size_t t = 0; t < threads; ++t) {
-      impl_->drain_threads.emplace_back([this, t, threads] { impl_->drain(t, threads); });
+    try {
+      for (std::size_t t = 0; t < threads; ++t) {
+        impl_->drain_threads.emplace_back([this, t, threads] { impl_->drain(t, threads); });
+      }
+    } catch (...) {  // no thread to start: stop and join those that did
+      shutdown();
+      throw;
     }
   }
 }

@@ -12,8 +12,12 @@ namespace net::bus {
 struct StoredEvent {
   std::shared_ptr<const void> owner;  ///< keeps `raw` alive after the ring moves on
   std::string_view raw;               ///< the bytes exactly as ingested
-  std::uint64_t sequence = 0;         ///< position in its shard, from 0
-  std::uint64_t insertion_ts = 0;     ///< CLOCK_MONOTONIC ns, strictly increasing per shard
+  // In the rings: the position in its shard, from 0. From a broker: the
+  // Redis id's first half (ms) or the JetStream stream sequence.
+  std::uint64_t sequence = 0;
+  // CLOCK_MONOTONIC ns of the ingesting process, strictly increasing per
+  // shard; events read from a broker carry their producer's clock.
+  std::uint64_t insertion_ts = 0;
   std::uint16_t shard_id = 0;
   // Mesh events: the position in their packet, id "<sequence>:<minor>".
   // Redis entries: the id's second half, id "<sequence>-<minor>".
