@@ -301,3 +301,58 @@ TEST_CASE("a triangle: every node reaches the other two, directly", "[mesh]") {
   CHECK(a.peer_count() == 2);
   CHECK(a.counters().packets_forwarded == 0);
 }
+
+TEST_CASE("a relayed peer that restarts is handshaken again through the relay", "[mesh]") {
+  MeshConfig c_config = config_for();
+  c_config.static_secret.emplace();
+  c_config.static_secret->fill(0x42);
+  c_config.identity_seed.emplace();
+  c_config.identity_seed->fill(0x24);
+  MeshNode a(config_for()), relay(config_for());
+  auto c = std::make_unique<MeshNode>(c_config);
+  handshake(a, relay);
+  handshake(relay, *c);
+  a.start();
+  relay.start();
+  c->start();
+  relay.add_route(c->node_id(), c->local_address());
+  relay.add_route(a.node_id(), a.local_address());
+  a.connect_via(relay.local_address(), c->public_key(), c->node_id());
+  REQUIRE(a.peer_count() == 2);
+
+  // c restarts on the same address with the same keys; the relay finds it again, and so must a.
+  c_config.bind_address = c->local_address();
+  const std::uint64_t c_id = c->node_id();
+  c->shutdown();
+  c.reset();
+  c = std::make_unique<MeshNode>(c_config);
+  // The relay re-handshakes once its old session to c has failed (3 timeouts).
+  REQUIRE(eventually(
+      [&] {
+        try {
+          c->accept(relay.node_id());
+          return true;
+        } catch (const Error&) {
+          return false;
+        }
+      },
+      5000ms));
+  c->start();
+  // a's old session times out and is handshaken again through the relay: only a new
+  // session's packets can be read by the restarted c.
+  const ByteView hello[] = {view("after the restart")};
+  std::vector<std::string> received;
+  REQUIRE(eventually(
+      [&] {
+        try {
+          a.send_on_stream(a.open_stream(c_id, 0, {}), hello);
+        } catch (const Error&) {
+          return false;  // no session at the moment
+        }
+        for (const auto& event : c->poll(10)) received.emplace_back(event.raw);
+        return !received.empty();
+      },
+      8000ms));
+  CHECK(received.front() == "after the restart");
+  CHECK(a.peer_count() == 2);
+}

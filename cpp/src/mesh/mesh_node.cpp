@@ -169,12 +169,13 @@ struct MeshNode::Impl {
   std::unordered_map<SocketAddress, std::uint64_t, transport::SocketAddressHash> peer_by_address;
   std::unordered_map<SocketAddress, std::shared_ptr<PendingInitiator>, transport::SocketAddressHash> direct_initiators;
   std::unordered_map<std::uint32_t, std::shared_ptr<PendingInitiator>> routed_initiators;  ///< by routing id
-  // Peers we connect()ed to directly, handshaken again in the background
-  // after their session failed; and the addresses of failed peers, whose
-  // new msg1 we answer even after start().
+  // Peers we connect()ed to (directly or through a relay), handshaken again
+  // in the background after their session failed; and the addresses of
+  // failed peers, whose new msg1 we answer even after start().
   struct Reconnect {
-    SocketAddress address;
+    SocketAddress address;  ///< the peer, or the relay of a connect_via()
     Key32 public_key;
+    bool routed = false;
   };
   std::unordered_map<std::uint64_t, Reconnect> reconnects;
   std::unordered_map<SocketAddress, std::uint64_t, transport::SocketAddressHash> former_peers;
@@ -835,18 +836,37 @@ struct MeshNode::Impl {
                                     .count();
     for (const auto& [peer, target] : reconnects) {
       if (sessions.contains(peer)) continue;
-      if (const auto waiting = direct_initiators.find(target.address); waiting != direct_initiators.end()) {
-        // A connect() is at it, or our last msg1 may still be answered (a newer
-        // one would make the peer switch keys under an answer already on its way).
-        if (!waiting->second->background || now - waiting->second->sent_ns < retry_interval) continue;
+      // A relayed peer is reached by the route we know now, else by its relay if that is still a peer.
+      std::optional<SocketAddress> path = target.address;
+      if (target.routed) {
+        path = routes.lookup(peer);
+        if (!path && peer_by_address.contains(target.address)) path = target.address;
+        if (!path) continue;
       }
+      std::shared_ptr<PendingInitiator> waiting;
+      if (target.routed) {
+        if (const auto it = routed_initiators.find(identity::routing_id(peer)); it != routed_initiators.end()) {
+          waiting = it->second;
+        }
+      } else if (const auto it = direct_initiators.find(target.address); it != direct_initiators.end()) {
+        waiting = it->second;
+      }
+      // A connect() is at it, or our last msg1 may still be answered (a newer
+      // one would make the peer switch keys under an answer already on its way).
+      if (waiting && (!waiting->background || now - waiting->sent_ns < retry_interval)) continue;
       auto pending = std::make_shared<PendingInitiator>(
           PendingInitiator{crypto::NoiseInitiator(config.psk, target.public_key, prologue_for(node_id, peer)), peer,
-                           target.address, false, true, now});
-      enqueue(handshake_datagram(pending->noise.write_message1({})), target.address);
-      direct_initiators[target.address] = std::move(pending);
+                           *path, target.routed, true, now});
+      enqueue(message1(*pending), *path);
+      if (target.routed) {
+        routed_initiators[identity::routing_id(peer)] = std::move(pending);
+      } else {
+        direct_initiators[target.address] = std::move(pending);
+      }
     }
-    std::erase_if(direct_initiators, [](const auto& entry) { return entry.second->background && entry.second->done; });
+    const auto finished = [](const auto& entry) { return entry.second->background && entry.second->done; };
+    std::erase_if(direct_initiators, finished);
+    std::erase_if(routed_initiators, finished);
   }
 
   void sweep_streams(Session& session, std::int64_t now) {
@@ -880,6 +900,20 @@ struct MeshNode::Impl {
 
   // ---- blocking handshakes from API threads --------------------------------
 
+  // The initiator's msg1; a routed one carries our node id and a routing
+  // header to the peer.
+  Bytes message1(PendingInitiator& pending) {
+    if (!pending.routed) return handshake_datagram(pending.noise.write_message1({}));
+    Bytes payload(8);
+    store_le(payload.data(), node_id);
+    Bytes datagram = handshake_datagram(pending.noise.write_message1(payload), wire::kRoutingHeaderSize);
+    wire::RoutingHeader route;
+    route.src_id = identity::routing_id(node_id);
+    route.dest_id = pending.peer_node_id;
+    route.encode(datagram.data());
+    return datagram;
+  }
+
   void run_initiator(const SocketAddress& address, const Key32& peer_public_key, std::uint64_t peer_node_id,
                      bool routed) {
     const auto prologue = prologue_for(node_id, peer_node_id);
@@ -887,18 +921,10 @@ struct MeshNode::Impl {
     check_open();
     auto pending = std::make_shared<PendingInitiator>(
         PendingInitiator{crypto::NoiseInitiator(config.psk, peer_public_key, prologue), peer_node_id, address, routed});
-    Bytes datagram;
+    const Bytes datagram = message1(*pending);
     if (routed) {
-      Bytes payload(8);
-      store_le(payload.data(), node_id);
-      datagram = handshake_datagram(pending->noise.write_message1(payload), wire::kRoutingHeaderSize);
-      wire::RoutingHeader route;
-      route.src_id = identity::routing_id(node_id);
-      route.dest_id = peer_node_id;
-      route.encode(datagram.data());
       routed_initiators[identity::routing_id(peer_node_id)] = pending;
     } else {
-      datagram = handshake_datagram(pending->noise.write_message1({}));
       direct_initiators[address] = pending;
     }
     bool done = false;
@@ -920,7 +946,7 @@ struct MeshNode::Impl {
     }
     check_open();
     if (!pending->done) throw Error(ErrorKind::Connection, "connection error: handshake timeout");
-    if (!routed && !config.two_node) reconnects[peer_node_id] = Reconnect{address, peer_public_key};
+    if (!config.two_node) reconnects[peer_node_id] = Reconnect{address, peer_public_key, routed};
   }
 };
 
