@@ -24,7 +24,8 @@ std::vector<std::size_t> fair_share(const std::vector<std::size_t>& available, s
 }
 
 std::vector<StoredEvent> select_events(std::vector<std::vector<StoredEvent>>& windows, std::size_t limit,
-                                       Ordering ordering, std::vector<std::size_t>& taken) {
+                                       Ordering ordering, std::vector<std::size_t>& taken,
+                                       const std::vector<bool>* cut_short) {
   const std::size_t num_shards = windows.size();
   std::vector<StoredEvent> events;
   if (ordering == Ordering::None) {
@@ -49,7 +50,11 @@ std::vector<StoredEvent> select_events(std::vector<std::vector<StoredEvent>>& wi
     const std::size_t s = heads.top().second;
     heads.pop();
     events.push_back(std::move(windows[s][taken[s]++]));
-    if (taken[s] < windows[s].size()) heads.emplace(windows[s][taken[s]].insertion_ts, s);
+    if (taken[s] < windows[s].size()) {
+      heads.emplace(windows[s][taken[s]].insertion_ts, s);
+    } else if (cut_short != nullptr && (*cut_short)[s]) {
+      break;
+    }
   }
   return events;
 }
@@ -69,13 +74,15 @@ PollResult poll_backend(const PollRequest& request, const BackendPoll& backend) 
   std::vector<ShardPage> pages = backend.fetch(positions, count);
 
   std::vector<std::vector<StoredEvent>> windows(backend.num_shards);
+  std::vector<bool> cut_short(backend.num_shards);
   for (std::size_t s = 0; s < backend.num_shards; ++s) {
     windows[s] = std::move(pages[s].events);
     if (request.filter != nullptr) request.filter->retain_matching(windows[s]);
+    cut_short[s] = pages[s].has_more;
   }
   std::vector<std::size_t> taken;
   PollResult result;
-  result.events = select_events(windows, request.limit, request.ordering, taken);
+  result.events = select_events(windows, request.limit, request.ordering, taken, &cut_short);
 
   // Past what was delivered; past the whole window when all of it was
   // (skipped entries included), so a filtered-out range is not read again.

@@ -21,9 +21,12 @@ std::vector<std::size_t> fair_share(const std::vector<std::size_t>& available, s
 
 // Moves up to `limit` events out of per-shard windows: a fair share of each
 // (Ordering::None) or a merge by insertion time. taken[s] = how many leading
-// events of windows[s] were chosen.
+// events of windows[s] were chosen. A merge stops when it has used up a
+// window that `cut_short` says the shard continues beyond: what follows in
+// that shard could be older than the other shards' next events.
 std::vector<StoredEvent> select_events(std::vector<std::vector<StoredEvent>>& windows, std::size_t limit,
-                                       Ordering ordering, std::vector<std::size_t>& taken);
+                                       Ordering ordering, std::vector<std::size_t>& taken,
+                                       const std::vector<bool>* cut_short = nullptr);
 
 // One shard's window, as the backend returned it.
 struct ShardPage {
