@@ -91,7 +91,8 @@ void init_brokers(nb::module_& m) {
       .def_prop_ro("len", &brokers::StreamDedup::size)
       .def_prop_ro("capacity", &brokers::StreamDedup::capacity)
       .def_prop_ro("is_empty", [](const brokers::StreamDedup& dedup) { return dedup.size() == 0; })
-      .def("clear", &brokers::StreamDedup::clear)
+      .def("clear", &brokers::StreamDedup::clear, nb::call_guard<nb::gil_scoped_release>(),
+           "Forgets every id (without the GIL: a large set takes a while to free).")
       .def("__repr__", [](const brokers::StreamDedup& dedup) {
         return "RedisStreamDedup(len=" + std::to_string(dedup.size()) +
                ", capacity=" + std::to_string(dedup.capacity()) + ")";

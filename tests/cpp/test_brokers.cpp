@@ -348,3 +348,19 @@ TEST_CASE("Redis adapter: merged pages stay in time order when one shard runs ah
   REQUIRE(stamps.size() == 600);
   CHECK(std::is_sorted(stamps.begin(), stamps.end()));  // across pages, not only within one
 }
+
+TEST_CASE("Redis adapter: unhealthy while a shard's batches fail, healthy again after", "[brokers][redis]") {
+  test::RedisServer server;
+  RedisConfig config = config_for(server);
+  config.connect_timeout = std::chrono::milliseconds(100);
+  config.command_timeout = std::chrono::milliseconds(100);
+  auto adapter = std::make_unique<RedisAdapter>(config, 2);
+  RedisAdapter* redis = adapter.get();
+  bus::EventBus bus(bus_config(2), std::move(adapter));
+  CHECK(redis->is_healthy());
+  server.stop();
+  for (int i = 0; i < 20; ++i) bus.ingest(R"({"i":)" + std::to_string(i) + "}");
+  CHECK(test::eventually([&] { return !redis->is_healthy(); }));
+  server.start();
+  CHECK(test::eventually([&] { return redis->is_healthy() && poll_all(bus).size() == 20; }, std::chrono::seconds(10)));
+}

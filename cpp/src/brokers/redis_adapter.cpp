@@ -58,6 +58,7 @@ struct ShardWriter {
   std::string commands;  ///< scratch
   std::string value;
   std::string dedup_id;
+  std::atomic<bool> healthy{true};  ///< its last batch went through whole
 };
 
 struct RedisAdapter::Impl {
@@ -70,7 +71,6 @@ struct RedisAdapter::Impl {
   std::mutex read_mu;
   std::unique_ptr<RedisConnection> reader;
 
-  std::atomic<bool> healthy{true};
   std::atomic<bool> stopped{false};
 
   Impl(const RedisConfig& cfg, std::uint16_t num_shards)
@@ -210,11 +210,11 @@ std::size_t RedisAdapter::on_batch(std::span<const bus::StoredEvent> events) {
   try {
     if (!writer.connection || writer.connection->broken()) writer.connection = impl_->connect();
   } catch (const Error&) {
-    impl_->healthy = false;  // reconnected on the next batch; the bus backs off meanwhile
+    writer.healthy = false;  // reconnected on the next batch; the bus backs off meanwhile
     return 0;
   }
   const std::size_t committed = impl_->write(writer, events);
-  impl_->healthy = committed == events.size();
+  writer.healthy = committed == events.size();
   return committed;
 }
 
@@ -226,7 +226,12 @@ std::optional<bus::PollResult> RedisAdapter::poll(const bus::PollRequest& reques
   return bus::poll_backend(request, backend);
 }
 
-bool RedisAdapter::is_healthy() const { return impl_->healthy.load() && !impl_->stopped.load(); }
+bool RedisAdapter::is_healthy() const {
+  if (impl_->stopped.load()) return false;
+  for (const auto& writer : impl_->writers)
+    if (!writer->healthy.load()) return false;
+  return true;
+}
 
 void RedisAdapter::shutdown() {
   if (impl_->stopped.exchange(true)) return;
