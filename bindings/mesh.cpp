@@ -197,8 +197,9 @@ mesh::StreamOptions stream_options(std::optional<std::string> reliability, nb::h
 }
 
 // The events of a send: any bytes-like object or sequence of small ints; str
-// refused. bytes objects are read in place (immutable, and `sequence` keeps
-// them alive while the GIL is released); anything else is copied.
+// refused. bytes objects are read in place (immutable, and `sequence`, a
+// tuple, keeps them alive while the GIL is released: a list could be changed
+// by another thread meanwhile); anything else is copied.
 struct EventPayloads {
   nb::object sequence;
   std::vector<Bytes> copies;
@@ -210,7 +211,7 @@ EventPayloads event_payloads(nb::handle events) {
     raise(PyExc_TypeError, "events must be a list of bytes-like objects");
   }
   EventPayloads out;
-  out.sequence = nb::steal(PySequence_Fast(events.ptr(), "events must be a list"));
+  out.sequence = nb::steal(PySequence_Tuple(events.ptr()));
   if (!out.sequence.is_valid()) throw nb::python_error();
   const Py_ssize_t count = PySequence_Fast_GET_SIZE(out.sequence.ptr());
   PyObject** items = PySequence_Fast_ITEMS(out.sequence.ptr());

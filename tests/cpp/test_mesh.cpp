@@ -9,9 +9,17 @@
 #include <functional>
 #include <thread>
 
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <atomic>
+
 #include "eventually.hpp"
 #include "net/core/error.hpp"
+#include "net/identity/node_ids.hpp"
 #include "net/mesh/mesh_node.hpp"
+#include "net/wire/packet_header.hpp"
+#include "net/wire/routing_header.hpp"
 
 using namespace net;
 using namespace net::mesh;
@@ -354,5 +362,43 @@ TEST_CASE("a relayed peer that restarts is handshaken again through the relay", 
       },
       8000ms));
   CHECK(received.front() == "after the restart");
+  CHECK(a.peer_count() == 2);
+}
+
+TEST_CASE("forged routed answers during a connect_via() do not spoil the handshake", "[mesh]") {
+  MeshNode a(config_for()), relay(config_for()), c(config_for());
+  handshake(a, relay);
+  handshake(relay, c);
+  a.start();
+  relay.start();
+  c.start();
+  relay.add_route(c.node_id(), c.local_address());
+  relay.add_route(a.node_id(), a.local_address());
+  // Anyone can send a routed msg2 naming c's routing id: a stream of them while a connects.
+  Bytes forged(wire::kRoutingHeaderSize + wire::kHeaderSize + 48, 0x5a);
+  wire::RoutingHeader route;
+  route.src_id = identity::routing_id(c.node_id());
+  route.dest_id = a.node_id();
+  route.encode(forged.data());
+  wire::PacketHeader header;
+  header.flags = wire::flags::kHandshake;
+  header.payload_len = 48;
+  header.encode(forged.data() + wire::kRoutingHeaderSize);
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  to.sin_port = htons(a.local_address().port());
+  std::atomic<bool> forging{true};
+  std::thread forger([&] {
+    while (forging) {
+      ::sendto(fd, forged.data(), forged.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+      std::this_thread::sleep_for(50us);
+    }
+  });
+  CHECK_NOTHROW(a.connect_via(relay.local_address(), c.public_key(), c.node_id()));
+  forging = false;
+  forger.join();
+  ::close(fd);
   CHECK(a.peer_count() == 2);
 }

@@ -688,7 +688,12 @@ struct MeshNode::Impl {
   }
 
   bool finish_initiator(PendingInitiator& pending, ByteView message) {
-    if (pending.done || !pending.noise.read_message2(message)) return false;
+    if (pending.done) return false;
+    // On a copy: a msg2 that fails (an answer to an earlier msg1, or a forgery
+    // with the right routing id) must not spoil the state the real one needs.
+    crypto::NoiseInitiator attempt = pending.noise;
+    if (!attempt.read_message2(message)) return false;
+    pending.noise = std::move(attempt);
     install_session(pending.peer_node_id, pending.address, pending.routed, pending.noise.handshake_hash(),
                     crypto::HandshakeRole::Initiator);
     pending.done = true;
@@ -835,11 +840,24 @@ struct MeshNode::Impl {
                                     std::min(config.handshake_timeout, 10 * config.heartbeat_interval))
                                     .count();
     for (const auto& [peer, target] : reconnects) {
-      if (sessions.contains(peer)) continue;
+      if (sessions.contains(peer)) {
+        // A late answer to a background msg1 must not replace the session we have now.
+        const auto stale = [](const auto& pending) { return pending->background; };
+        if (const auto it = routed_initiators.find(identity::routing_id(peer));
+            target.routed && it != routed_initiators.end() && stale(it->second)) {
+          routed_initiators.erase(it);
+        }
+        if (const auto it = direct_initiators.find(target.address);
+            !target.routed && it != direct_initiators.end() && stale(it->second)) {
+          direct_initiators.erase(it);
+        }
+        continue;
+      }
       // A relayed peer is reached by the route we know now, else by its relay if that is still a peer.
       std::optional<SocketAddress> path = target.address;
       if (target.routed) {
         path = routes.lookup(peer);
+        if (path && !peer_by_address.contains(*path)) path.reset();  // a static route to a dead hop
         if (!path && peer_by_address.contains(target.address)) path = target.address;
         if (!path) continue;
       }
