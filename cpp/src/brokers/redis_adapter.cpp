@@ -139,15 +139,22 @@ struct RedisAdapter::Impl {
     return ok;
   }
 
-  bus::ShardPage page_of(RedisReply reply, std::size_t count) const {
+  // Up to `count` entries of an XRANGE reply, after `cursor` (the range was
+  // asked from the cursor inclusive, so an entry with that id is skipped).
+  bus::ShardPage page_of(RedisReply reply, std::size_t count, const std::optional<std::string>& cursor) const {
     bus::ShardPage page;
     if (reply->type != REDIS_REPLY_ARRAY) return page;  // e.g. WRONGTYPE: skipped like a failed shard
     auto holder = std::make_shared<RangeReply>();
     holder->reply = std::move(reply);
     const redisReply* entries = holder->reply.get();
-    page.has_more = entries->elements > count;
-    const std::size_t examined = std::min(entries->elements, count);
-    for (std::size_t i = 0; i < examined; ++i) {
+    std::size_t first = 0;
+    if (cursor && entries->elements > 0 && entries->element[0]->type == REDIS_REPLY_ARRAY &&
+        entries->element[0]->elements > 0 && text_of(entries->element[0]->element[0]) == *cursor) {
+      first = 1;
+    }
+    page.has_more = entries->elements - first > count;
+    const std::size_t examined = first + std::min(entries->elements - first, count);
+    for (std::size_t i = first; i < examined; ++i) {
       const redisReply* entry = entries->element[i];
       if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 2) continue;
       const std::string_view id = text_of(entry->element[0]);
@@ -171,8 +178,10 @@ struct RedisAdapter::Impl {
     return page;
   }
 
-  // One pipelined XRANGE per shard. A shard whose read fails is returned
-  // empty (its cursor stays), as the original skips failed shards.
+  // One pipelined XRANGE per shard, from the cursor inclusive (the exclusive
+  // "(id" form needs Redis 6.2; older servers answer it with an error). A
+  // shard whose read fails is returned empty (its cursor stays), as the
+  // original skips failed shards.
   std::vector<bus::ShardPage> fetch(const bus::CursorIds& positions, std::size_t count) {
     std::vector<bus::ShardPage> pages(keys.size());
     std::lock_guard lock(read_mu);
@@ -181,11 +190,12 @@ struct RedisAdapter::Impl {
       if (!reader || reader->broken()) reader = connect();
       std::string query;
       for (std::size_t s = 0; s < keys.size(); ++s) {
-        const std::string start = positions[s] ? "(" + *positions[s] : std::string("-");
-        RespCommand(query, 6).arg("XRANGE").arg(keys[s]).arg(start).arg("+").arg("COUNT").arg(count + 1);
+        const std::string start = positions[s] ? *positions[s] : std::string("-");
+        const std::uint64_t fetch = count + (positions[s] ? 2 : 1);  // the cursor's entry, one to see more
+        RespCommand(query, 6).arg("XRANGE").arg(keys[s]).arg(start).arg("+").arg("COUNT").arg(fetch);
       }
       reader->append(query);
-      for (std::size_t s = 0; s < keys.size(); ++s) pages[s] = page_of(reader->reply(), count);
+      for (std::size_t s = 0; s < keys.size(); ++s) pages[s] = page_of(reader->reply(), count, positions[s]);
     } catch (const Error&) {
       reader.reset();
     }
