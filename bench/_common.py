@@ -1,5 +1,6 @@
 # bench/_common.py: what every side-by-side benchmark shares: the interpreters of ours and of the
 # original (installed on first use into its own venv), the machine line and the table renderer.
+import argparse
 import platform
 import subprocess
 import sys
@@ -37,6 +38,15 @@ def original_command():
         print(f"note: could not install the original ({exc}); showing ours only", file=sys.stderr)
         return None
     return python
+
+
+def side_by_side_parser(what):
+    """The options every side-by-side benchmark takes: --quick, --no-original, --markdown."""
+    parser = argparse.ArgumentParser(description=f"{what}, ours vs the original 0.12.0.")
+    parser.add_argument("--quick", action="store_true", help="small counts (a smoke run)")
+    parser.add_argument("--no-original", action="store_true", help="benchmark ours only")
+    parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
+    return parser
 
 
 def cpu_model():

@@ -9,7 +9,6 @@
 # (-P 1000), the ceiling of the server on this machine.
 #
 # Usage: bench/brokers.py [--quick] [--no-original] [--markdown] [--events N]
-import argparse
 import json
 import os
 import re
@@ -17,7 +16,15 @@ import subprocess
 import sys
 import time
 
-from _common import BENCH_DIR, cpu_model, original_command, ours_command, ratio, render
+from _common import (
+    BENCH_DIR,
+    cpu_model,
+    original_command,
+    ours_command,
+    ratio,
+    render,
+    side_by_side_parser,
+)
 
 sys.path.insert(0, str(BENCH_DIR.parent / "tests"))
 from broker_servers import NatsServer, RedisServer
@@ -94,10 +101,7 @@ def mb(ev_per_s):
 
 
 def main():
-    parser = argparse.ArgumentParser(description="Broker adapters, ours vs the original 0.12.0.")
-    parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
-    parser.add_argument("--no-original", action="store_true", help="benchmark ours only")
-    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser = side_by_side_parser("Broker adapters")
     parser.add_argument("--events", type=int, help="events per case (default 200,000)")
     args = parser.parse_args()
     events = args.events or (20_000 if args.quick else 200_000)

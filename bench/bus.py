@@ -7,14 +7,13 @@
 # Usage: bench/bus.py [--quick] [--no-original] [--markdown] [--ops ingest_raw,poll,...]
 # Each side runs bench/_bus_worker.py in its own interpreter: ours is the repo's .venv (or this
 # Python), the original lives in ~/.cache/net-bench/venv-0.12.0 and is created on first use.
-import argparse
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from _common import cpu_model, original_command, ours_command, ratio, render
+from _common import cpu_model, original_command, ours_command, ratio, render, side_by_side_parser
 
 WORKER = Path(__file__).resolve().parent / "_bus_worker.py"
 
@@ -56,14 +55,7 @@ def table_rows(ours, original):
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description="Net event-bus benchmark, ours vs the original 0.12.0."
-    )
-    parser.add_argument(
-        "--quick", action="store_true", help="tiny event counts (a smoke run of a few seconds)"
-    )
-    parser.add_argument("--no-original", action="store_true", help="benchmark ours only")
-    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser = side_by_side_parser("Net event-bus benchmark")
     parser.add_argument(
         "--ops", help="comma-separated operations to run (default: all), e.g. ingest_raw,poll"
     )

@@ -5,13 +5,20 @@
 # machine (ChaCha20-Poly1305 plus sendmmsg/recvmmsg on loopback, bench/udp_ceiling, if built).
 #
 # Usage: bench/mesh.py [--quick] [--no-original] [--markdown]
-import argparse
 import json
 import os
 import subprocess
 import sys
 
-from _common import BENCH_DIR, cpu_model, original_command, ours_command, ratio, render
+from _common import (
+    BENCH_DIR,
+    cpu_model,
+    original_command,
+    ours_command,
+    ratio,
+    render,
+    side_by_side_parser,
+)
 
 WORKER = str(BENCH_DIR / "_mesh_worker.py")
 CEILING_CANDIDATES = [
@@ -48,6 +55,11 @@ def finish(*processes):
             process.kill()
 
 
+def peer_options(keys):
+    """The worker options naming the peer that printed `keys`."""
+    return ["--peer", keys["addr"], "--key", keys["public_key"], "--node-id", str(keys["node_id"])]
+
+
 def throughput(command, size, events, window):
     receiver = spawn(command, "receive", "--events", str(events), "--size", str(size))
     keys = line(receiver)
@@ -58,12 +70,7 @@ def throughput(command, size, events, window):
         str(events),
         "--size",
         str(size),
-        "--peer",
-        keys["addr"],
-        "--key",
-        keys["public_key"],
-        "--node-id",
-        str(keys["node_id"]),
+        *peer_options(keys),
         "--window",
         str(window),
     )
@@ -91,12 +98,7 @@ def latency(command, count):
         "ping",
         "--events",
         str(count),
-        "--peer",
-        keys["addr"],
-        "--key",
-        keys["public_key"],
-        "--node-id",
-        str(keys["node_id"]),
+        *peer_options(keys),
     )
     try:
         result = line(pinger)
@@ -121,10 +123,7 @@ def fmt(value, scale=1e6, digits=2):
 
 
 def main():
-    parser = argparse.ArgumentParser(description="NetMesh benchmark, ours vs the original 0.12.0.")
-    parser.add_argument("--quick", action="store_true", help="small counts (a smoke run)")
-    parser.add_argument("--no-original", action="store_true", help="benchmark ours only")
-    parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
+    parser = side_by_side_parser("NetMesh benchmark")
     args = parser.parse_args()
     sides = {"ours": ours_command()}
     if not args.no_original and (original := original_command()) is not None:

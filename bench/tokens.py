@@ -4,13 +4,20 @@
 # channel_hash, in operations per second (best of 5 runs of 20,000 each).
 #
 # Usage: bench/tokens.py [--quick] [--no-original] [--markdown]
-import argparse
 import json
 import os
 import subprocess
 import sys
 
-from _common import BENCH_DIR, cpu_model, original_command, ours_command, ratio, render
+from _common import (
+    BENCH_DIR,
+    cpu_model,
+    original_command,
+    ours_command,
+    ratio,
+    render,
+    side_by_side_parser,
+)
 
 WORKER = BENCH_DIR / "_tokens_worker.py"
 
@@ -21,10 +28,7 @@ def run(command, quick):
 
 
 def main():
-    parser = argparse.ArgumentParser(description="Token operations, ours vs the original 0.12.0.")
-    parser.add_argument("--quick", action="store_true", help="a smoke run")
-    parser.add_argument("--no-original", action="store_true", help="benchmark ours only")
-    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser = side_by_side_parser("Token operations")
     args = parser.parse_args()
     original_cmd = None if args.no_original else original_command()
     ours = run(ours_command(), args.quick)

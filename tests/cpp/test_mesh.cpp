@@ -9,7 +9,6 @@
 #include <functional>
 #include <thread>
 
-#include <netinet/in.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -56,6 +55,15 @@ std::vector<std::string> drain(MeshNode& node, std::size_t count) {
 }
 
 ByteView view(std::string_view text) { return as_bytes(text); }
+
+// a - relay - c, all started; the relay knows static routes to both ends.
+void behind_relay(MeshNode& a, MeshNode& relay, MeshNode& c) {
+  handshake(a, relay);
+  handshake(relay, c);
+  for (MeshNode* node : {&a, &relay, &c}) node->start();
+  relay.add_route(c.node_id(), c.local_address());
+  relay.add_route(a.node_id(), a.local_address());
+}
 
 }  // namespace
 
@@ -221,13 +229,7 @@ TEST_CASE("tampered and replayed datagrams are dropped and counted", "[mesh]") {
 
 TEST_CASE("a relay forwards a routed handshake and traffic both ways", "[mesh]") {
   MeshNode a(config_for()), relay(config_for()), c(config_for());
-  handshake(a, relay);
-  handshake(relay, c);
-  a.start();
-  relay.start();
-  c.start();
-  relay.add_route(c.node_id(), c.local_address());
-  relay.add_route(a.node_id(), a.local_address());
+  behind_relay(a, relay, c);
   a.connect_via(relay.local_address(), c.public_key(), c.node_id());
   CHECK(a.peer_count() == 2);
   REQUIRE(eventually([&] { return c.peer_count() == 2; }));
@@ -318,13 +320,7 @@ TEST_CASE("a relayed peer that restarts is handshaken again through the relay", 
   c_config.identity_seed->fill(0x24);
   MeshNode a(config_for()), relay(config_for());
   auto c = std::make_unique<MeshNode>(c_config);
-  handshake(a, relay);
-  handshake(relay, *c);
-  a.start();
-  relay.start();
-  c->start();
-  relay.add_route(c->node_id(), c->local_address());
-  relay.add_route(a.node_id(), a.local_address());
+  behind_relay(a, relay, *c);
   a.connect_via(relay.local_address(), c->public_key(), c->node_id());
   REQUIRE(a.peer_count() == 2);
 
@@ -367,13 +363,7 @@ TEST_CASE("a relayed peer that restarts is handshaken again through the relay", 
 
 TEST_CASE("forged routed answers during a connect_via() do not spoil the handshake", "[mesh]") {
   MeshNode a(config_for()), relay(config_for()), c(config_for());
-  handshake(a, relay);
-  handshake(relay, c);
-  a.start();
-  relay.start();
-  c.start();
-  relay.add_route(c.node_id(), c.local_address());
-  relay.add_route(a.node_id(), a.local_address());
+  behind_relay(a, relay, c);
   // Anyone can send a routed msg2 naming c's routing id: a stream of them while a connects.
   Bytes forged(wire::kRoutingHeaderSize + wire::kHeaderSize + 48, 0x5a);
   wire::RoutingHeader route;
@@ -385,14 +375,11 @@ TEST_CASE("forged routed answers during a connect_via() do not spoil the handsha
   header.payload_len = 48;
   header.encode(forged.data() + wire::kRoutingHeaderSize);
   const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  to.sin_port = htons(a.local_address().port());
+  const SocketAddress target = a.local_address();
   std::atomic<bool> forging{true};
   std::thread forger([&] {
     while (forging) {
-      ::sendto(fd, forged.data(), forged.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+      ::sendto(fd, forged.data(), forged.size(), 0, target.data(), target.size());
       std::this_thread::sleep_for(50us);
     }
   });

@@ -89,6 +89,23 @@ def drain(
     raise AssertionError(f"poll still reported has_more=True after {max_pages} pages")
 
 
+def check_broker_poll(bus: net.Net, sent: list[str], limit: int, id_pattern: str) -> list:
+    """The poll contract of a Net whose broker holds exactly `sent` (among them '{"n": 2}'):
+    paging delivers each event once with the backend's ids, an exhausted cursor stays where it
+    is, a merge by insertion_ts is in time order, a filter finds its one event. Returns the
+    events of the paging."""
+    events, cursor = drain(bus, limit=limit)
+    assert sorted(e.raw for e in events) == sorted(sent)
+    assert all(re.fullmatch(id_pattern, e.id) for e in events)
+    again = bus.poll(limit, cursor=cursor)
+    assert again.events == [] and not again.has_more and again.next_id == cursor
+    stamps = [e.insertion_ts for e in bus.poll(len(sent), ordering="insertion_ts").events]
+    assert len(stamps) == len(sent) and stamps == sorted(stamps)
+    found, _ = drain(bus, limit=limit // 3 + 1, filter='{"$eq": {"path": "n", "value": 2}}')
+    assert [e.raw for e in found] == [json.dumps({"n": 2})]
+    return events
+
+
 class Tail:
     """Follows a bus like a consumer: each `read()` returns what arrived since the last one."""
 

@@ -81,6 +81,17 @@ std::optional<Envelope> parse_envelope(std::string_view value) {
   return parse_general(value);
 }
 
+bus::StoredEvent stored_event(Envelope envelope, std::shared_ptr<const void> owner, std::uint64_t sequence,
+                              std::uint64_t minor, bus::StoredEvent::IdForm id_form) {
+  std::string_view raw = envelope.verbatim;
+  if (envelope.rewritten) {
+    auto text = std::make_shared<const std::string>(std::move(*envelope.rewritten));
+    raw = *text;
+    owner = std::move(text);
+  }
+  return bus::StoredEvent{std::move(owner), raw, sequence, envelope.insertion_ts, envelope.shard_id, minor, id_form};
+}
+
 void append_dedup_id(std::string& out, std::uint64_t producer_nonce, std::uint16_t shard_id,
                      std::uint64_t sequence_start, std::uint64_t index) {
   char hex[16];

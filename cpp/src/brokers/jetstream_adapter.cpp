@@ -319,15 +319,8 @@ struct JetStreamAdapter::Impl {
                                     static_cast<std::size_t>(natsMsg_GetDataLength(msg.get())));
         auto envelope = parse_envelope(data);
         if (!envelope) continue;  // skipped, but the cursor moves past it
-        std::shared_ptr<const void> owner = msg;
-        std::string_view raw_event = envelope->verbatim;
-        if (envelope->rewritten) {
-          auto text = std::make_shared<std::string>(std::move(*envelope->rewritten));
-          raw_event = *text;
-          owner = text;
-        }
         pages[s].events.push_back(
-            bus::StoredEvent{owner, raw_event, start + i, envelope->insertion_ts, envelope->shard_id});
+            stored_event(std::move(*envelope), msg, start + i, 0, bus::StoredEvent::IdForm::Sequence));
       }
     }
     return pages;

@@ -3,7 +3,6 @@
 #include "net/brokers/redis_adapter.hpp"
 
 #include <atomic>
-#include <deque>
 #include <mutex>
 
 #include "brokers/redis_connection.hpp"
@@ -34,12 +33,6 @@ std::string_view text_of(const redisReply* reply) {
              ? std::string_view(reply->str, reply->len)
              : std::string_view();
 }
-
-// Keeps an XRANGE reply (and values rewritten from it) alive for the events that point into it.
-struct RangeReply {
-  RedisReply reply;
-  std::deque<std::string> rewritten;
-};
 
 }  // namespace
 
@@ -144,9 +137,9 @@ struct RedisAdapter::Impl {
   bus::ShardPage page_of(RedisReply reply, std::size_t count, const std::optional<std::string>& cursor) const {
     bus::ShardPage page;
     if (reply->type != REDIS_REPLY_ARRAY) return page;  // e.g. WRONGTYPE: skipped like a failed shard
-    auto holder = std::make_shared<RangeReply>();
-    holder->reply = std::move(reply);
-    const redisReply* entries = holder->reply.get();
+    // Keeps the reply alive for the events that point into it.
+    const std::shared_ptr<const redisReply> reply_owner(reply.release(), ReplyDeleter());
+    const redisReply* entries = reply_owner.get();
     std::size_t first = 0;
     if (cursor && entries->elements > 0 && entries->element[0]->type == REDIS_REPLY_ARRAY &&
         entries->element[0]->elements > 0 && text_of(entries->element[0]->element[0]) == *cursor) {
@@ -167,11 +160,8 @@ struct RedisAdapter::Impl {
         if (text_of(fields->element[f]) != "d") continue;
         auto envelope = parse_envelope(text_of(fields->element[f + 1]));
         if (!envelope) break;  // unparsable: skipped, but the cursor moves past it
-        std::string_view raw = envelope->verbatim;
-        if (envelope->rewritten) raw = holder->rewritten.emplace_back(std::move(*envelope->rewritten));
-        page.events.push_back(bus::StoredEvent{holder, raw, parsed_id->first, envelope->insertion_ts,
-                                               envelope->shard_id, parsed_id->second,
-                                               bus::StoredEvent::IdForm::StreamPair});
+        page.events.push_back(stored_event(std::move(*envelope), reply_owner, parsed_id->first, parsed_id->second,
+                                           bus::StoredEvent::IdForm::StreamPair));
         break;
       }
     }

@@ -4,9 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "net/bus/event.hpp"
 
 namespace net::brokers {
 
@@ -24,6 +27,11 @@ struct Envelope {
 // nullopt when the value is not a JSON object with an "r" member ("t" and "s"
 // default to 0, as the original reads them).
 std::optional<Envelope> parse_envelope(std::string_view value);
+
+// The event an envelope carries, its bytes kept alive by `owner` (what the
+// envelope was read from) or, when `r` was re-serialized, by a string of its own.
+bus::StoredEvent stored_event(Envelope envelope, std::shared_ptr<const void> owner, std::uint64_t sequence,
+                              std::uint64_t minor, bus::StoredEvent::IdForm id_form);
 
 // "{nonce:x}:{shard}:{sequence_start}:{i}": lowercase hex without padding,
 // then decimals. Stable across retries of the same batch.
