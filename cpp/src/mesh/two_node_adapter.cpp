@@ -97,22 +97,15 @@ std::size_t TwoNodeAdapter::on_batch(std::span<const bus::StoredEvent> events) {
   const StreamOptions options{impl_->config.reliability == TwoNodeReliability::None ? StreamReliability::FireAndForget
                                                                                     : StreamReliability::Reliable,
                               0, 1};
-  std::vector<ByteView> payloads;
-  std::size_t begin = 0;
-  while (begin < events.size()) {  // one send per run of events from the same shard
-    std::size_t end = begin;
-    payloads.clear();
-    while (end < events.size() && events[end].shard_id == events[begin].shard_id) {
-      payloads.push_back(as_bytes(events[end].raw));
-      ++end;
-    }
-    try {
-      const StreamHandle stream = impl_->node->open_stream(kPeer, events[begin].shard_id, options);
-      impl_->node->send_on_stream(stream, payloads);
-    } catch (const Error&) {
-      return begin;  // no session (any more): the bus keeps the rest
-    }
-    begin = end;
+  if (events.empty()) return 0;
+  std::vector<ByteView> payloads;  // one shard's run: one send on its stream
+  payloads.reserve(events.size());
+  for (const auto& event : events) payloads.push_back(as_bytes(event.raw));
+  try {
+    const StreamHandle stream = impl_->node->open_stream(kPeer, events.front().shard_id, options);
+    impl_->node->send_on_stream(stream, payloads);
+  } catch (const Error&) {
+    return 0;  // no session (any more): the bus offers them again
   }
   return events.size();
 }
