@@ -14,6 +14,7 @@
 #include <atomic>
 
 #include "eventually.hpp"
+#include "mesh_nodes.hpp"
 #include "net/core/error.hpp"
 #include "net/identity/node_ids.hpp"
 #include "net/mesh/mesh_node.hpp"
@@ -23,27 +24,11 @@
 using namespace net;
 using namespace net::mesh;
 using namespace std::chrono_literals;
+using net::test::config_for;
 using net::test::eventually;
+using net::test::handshake;
 
 namespace {
-
-MeshConfig config_for(std::uint8_t psk_byte = 7) {
-  MeshConfig config;
-  config.bind_address = SocketAddress::parse("127.0.0.1:0");
-  config.psk.fill(psk_byte);
-  config.heartbeat_interval = 50ms;
-  config.session_timeout = 400ms;
-  config.handshake_timeout = 300ms;
-  config.handshake_attempts = 2;
-  return config;
-}
-
-// b accepts on a second thread while a connects.
-void handshake(MeshNode& a, MeshNode& b) {
-  std::thread acceptor([&] { CHECK(b.accept(a.node_id()) == a.local_address()); });
-  a.connect(b.local_address(), b.public_key(), b.node_id());
-  acceptor.join();
-}
 
 std::vector<std::string> drain(MeshNode& node, std::size_t count) {
   std::vector<std::string> out;

@@ -197,8 +197,20 @@ struct MeshNode::Impl {
   MeshCounters counters;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> grants_due;  ///< (peer, stream) accepted data this batch
   std::vector<bus::StoredEvent> sink_batch;  ///< events for config.event_sink, handed over after the batch
-  bool events_waiting = false;               ///< the reactor queued events since its last flush (reactor thread only)
-  std::vector<Bytes> outbox;                 ///< datagrams built on the reactor thread, sent after its batch
+  // Hooks of the layers above (guarded by mu), and what the reactor collected
+  // for them during a batch (reactor thread only).
+  std::unordered_map<std::uint16_t, std::shared_ptr<MessageHandler>> message_handlers;
+  std::shared_ptr<PeerHandler> peer_handler;
+  ChannelTap channel_tap;
+  struct Message {
+    std::shared_ptr<MessageHandler> handler;
+    std::uint64_t peer_node_id;
+    bus::StoredEvent event;
+  };
+  std::vector<Message> messages;
+  std::vector<std::pair<std::uint64_t, bool>> peer_changes;
+  bool events_waiting = false;  ///< the reactor queued events since its last flush (reactor thread only)
+  std::vector<Bytes> outbox;    ///< datagrams built on the reactor thread, sent after its batch
   std::vector<SocketAddress> outbox_to;
 
   explicit Impl(const MeshConfig& cfg)
@@ -307,6 +319,7 @@ struct MeshNode::Impl {
       peer_by_address.erase(old->second->address);
     }
     sessions[peer_node_id] = session;
+    peer_changes.emplace_back(peer_node_id, true);
     former_peers.erase(address);
     if (!routed) {
       peer_by_address[address] = peer_node_id;
@@ -324,6 +337,7 @@ struct MeshNode::Impl {
       routes.forget_peer(peer_node_id, address);
     }
     sessions.erase(it);
+    peer_changes.emplace_back(peer_node_id, false);
   }
 
   std::shared_ptr<Session> session_for(std::uint64_t session_id, const SocketAddress& from) const {
@@ -523,7 +537,7 @@ struct MeshNode::Impl {
     stream.rx_seq = std::max(stream.rx_seq, header.sequence + 1);
     if (!header.has(wire::flags::kReliable)) {
       account(session, header.stream_id, stream, plaintext.size());
-      deliver(stream, header, std::move(plaintext), now);
+      deliver(session.peer_node_id, stream, header, std::move(plaintext), now);
       return true;
     }
     const std::size_t payload_size = plaintext.size();
@@ -534,7 +548,7 @@ struct MeshNode::Impl {
       case ReorderBuffer::Verdict::Accepted: break;
     }
     account(session, header.stream_id, stream, payload_size);
-    for (auto& packet : release) deliver(stream, packet.header, std::move(packet.plaintext), now);
+    for (auto& packet : release) deliver(session.peer_node_id, stream, packet.header, std::move(packet.plaintext), now);
     if (stream.reorder.has_gap() && now - stream.last_ack_ns > kGapAckHoldoffNs) {
       enqueue_ack(session, header.stream_id, stream, now);
     } else {
@@ -544,16 +558,18 @@ struct MeshNode::Impl {
   }
 
   // Hands a packet's events (or a piece of a fragmented one) to the inbound queues.
-  void deliver(StreamState& stream, const wire::PacketHeader& header, Bytes plaintext, std::int64_t now) {
+  void deliver(std::uint64_t peer, StreamState& stream, const wire::PacketHeader& header, Bytes plaintext,
+               std::int64_t now) {
     if (header.frag_flags & wire::frag::kFragment) {
-      on_fragment(stream, std::move(plaintext), header, now);
+      on_fragment(peer, stream, std::move(plaintext), header, now);
       return;
     }
     const auto owner = std::make_shared<Bytes>(std::move(plaintext));
     const auto frames = wire::read_frames(*owner, header.event_count);
     const auto shard = static_cast<std::uint16_t>(header.stream_id % inbound.size());
     for (std::size_t i = 0; i < frames.size(); ++i) {
-      hand_over(bus::StoredEvent{owner,
+      hand_over(peer, header,
+                bus::StoredEvent{owner,
                                  {reinterpret_cast<const char*>(frames[i].data()), frames[i].size()},
                                  header.sequence,
                                  header.sequence,
@@ -563,7 +579,17 @@ struct MeshNode::Impl {
     }
   }
 
-  void hand_over(bus::StoredEvent event) {
+  void hand_over(std::uint64_t peer, const wire::PacketHeader& header, bus::StoredEvent event) {
+    if (header.subprotocol_id != 0) {
+      if (const auto it = message_handlers.find(header.subprotocol_id); it != message_handlers.end()) {
+        messages.push_back({it->second, peer, std::move(event)});
+        return;
+      }
+    }
+    if (channel_tap && header.stream_id >> 16 == std::uint64_t{1} << 32 &&
+        channel_tap(peer, static_cast<std::uint16_t>(header.stream_id), event)) {
+      return;
+    }
     if (config.event_sink) {
       sink_batch.push_back(std::move(event));
     } else {
@@ -583,9 +609,31 @@ struct MeshNode::Impl {
       sink_batch.clear();
     }
     flush_outbox();
+    if (!peer_changes.empty() || !messages.empty()) run_hooks();
   }
 
-  void on_fragment(StreamState& stream, Bytes piece, const wire::PacketHeader& header, std::int64_t now) {
+  void run_hooks() {
+    std::shared_ptr<PeerHandler> on_peer;
+    {
+      std::lock_guard lock(mu);
+      on_peer = peer_handler;
+    }
+    auto changes = std::move(peer_changes);
+    peer_changes.clear();
+    if (on_peer) {
+      for (const auto& [peer, up] : changes) (*on_peer)(peer, up);
+    }
+    auto delivered = std::move(messages);
+    messages.clear();
+    for (const auto& message : delivered) {
+      const auto& event = message.event;
+      (*message.handler)(message.peer_node_id,
+                         {reinterpret_cast<const std::uint8_t*>(event.raw.data()), event.raw.size()});
+    }
+  }
+
+  void on_fragment(std::uint64_t peer, StreamState& stream, Bytes piece, const wire::PacketHeader& header,
+                   std::int64_t now) {
     Reassembly& event = stream.reassembly[header.fragment_id];
     if (event.pieces.empty()) event.started_ns = now;
     if (header.frag_flags & wire::frag::kLastFragment) event.total = header.fragment_offset + 1;
@@ -604,7 +652,8 @@ struct MeshNode::Impl {
     for (const auto& [offset, bytes] : event.pieces) whole->insert(whole->end(), bytes.begin(), bytes.end());
     stream.reassembly.erase(header.fragment_id);
     const auto shard = static_cast<std::uint16_t>(header.stream_id % inbound.size());
-    hand_over(bus::StoredEvent{whole,
+    hand_over(peer, header,
+              bus::StoredEvent{whole,
                                {reinterpret_cast<const char*>(whole->data()), whole->size()},
                                header.sequence,
                                header.sequence,
@@ -811,7 +860,7 @@ struct MeshNode::Impl {
         for (auto& [stream_id, stream] : session->streams) {
           std::vector<ReceivedPacket> release;
           stream.reorder.skip_stale_gap(now, kStaleGapNs, release);
-          for (auto& packet : release) deliver(stream, packet.header, std::move(packet.plaintext), now);
+          for (auto& packet : release) deliver(peer, stream, packet.header, std::move(packet.plaintext), now);
           // A gap is reported every tick until it closes: the tail of a burst has no later packets to prompt it.
           if (stream.ack_due || stream.reorder.has_gap()) enqueue_ack(*session, stream_id, stream, now);
           if (stream.retransmit.size() > 0) {
@@ -1146,6 +1195,8 @@ void MeshNode::send_on_stream(const StreamHandle& handle, std::span<const ByteVi
     for (auto& packet : packets) {
       packet.header.flags = reliable ? wire::flags::kReliable : std::uint8_t{0};
       packet.header.stream_id = handle.stream_id;
+      packet.header.subprotocol_id = stream.options.subprotocol_id;
+      packet.header.channel_hash = stream.options.channel_hash;
       packet.header.sequence = stream.tx_seq++;
       shared.push_back(std::make_shared<const PlannedPacket>(std::move(packet)));
       if (reliable && !session->peer_never_acks) stream.retransmit.add(shared.back(), now_ns());
@@ -1215,6 +1266,67 @@ MeshCounters MeshNode::counters() const {
   std::lock_guard lock(impl_->mu);
   return impl_->counters;
 }
+
+void MeshNode::on_message(std::uint16_t subprotocol_id, MessageHandler handler) {
+  std::lock_guard lock(impl_->mu);
+  impl_->message_handlers[subprotocol_id] = std::make_shared<MessageHandler>(std::move(handler));
+}
+
+void MeshNode::on_peer(PeerHandler handler) {
+  std::lock_guard lock(impl_->mu);
+  impl_->peer_handler = std::make_shared<PeerHandler>(std::move(handler));
+}
+
+void MeshNode::set_channel_tap(ChannelTap tap) {
+  std::lock_guard lock(impl_->mu);
+  impl_->channel_tap = std::move(tap);
+}
+
+void MeshNode::every(std::chrono::nanoseconds interval, std::function<void()> tick) {
+  impl_->check_open();
+  impl_->reactor->every(interval, std::move(tick));
+}
+
+void MeshNode::send_message(std::uint64_t peer_node_id, std::uint16_t subprotocol_id, ByteView body) {
+  StreamOptions options;
+  options.window_bytes = 0;
+  options.subprotocol_id = subprotocol_id;
+  const StreamHandle stream = open_stream(peer_node_id, subprotocol_id, options);
+  send_on_stream(stream, {&body, 1});
+}
+
+std::vector<std::uint64_t> MeshNode::direct_peers() const {
+  std::lock_guard lock(impl_->mu);
+  std::vector<std::uint64_t> out;
+  for (const auto& [id, session] : impl_->sessions) {
+    if (!session->routed) out.push_back(id);
+  }
+  return out;
+}
+
+bool MeshNode::has_session(std::uint64_t peer_node_id) const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->sessions.contains(peer_node_id);
+}
+
+void MeshNode::learn_route(std::uint64_t node_id, std::uint64_t via, std::uint32_t metric) {
+  std::lock_guard lock(impl_->mu);
+  const auto it = impl_->sessions.find(via);
+  if (it == impl_->sessions.end() || it->second->routed || node_id == impl_->node_id) return;
+  impl_->routes.learn(node_id, it->second->address, metric, now_ns());
+}
+
+std::optional<std::uint64_t> MeshNode::next_hop_peer(std::uint64_t node_id) const {
+  std::lock_guard lock(impl_->mu);
+  const auto hop = impl_->routes.lookup(node_id);
+  if (!hop) return std::nullopt;
+  const auto peer = impl_->peer_by_address.find(*hop);
+  if (peer == impl_->peer_by_address.end()) return std::nullopt;
+  return peer->second;
+}
+
+const crypto::Ed25519Keypair& MeshNode::identity() const noexcept { return impl_->identity; }
+const MeshConfig& MeshNode::config() const noexcept { return impl_->config; }
 
 void MeshNode::shutdown() {
   if (impl_->shut_down.exchange(true)) return;

@@ -15,6 +15,7 @@
 
 #include "net/bus/event.hpp"
 #include "net/core/bytes.hpp"
+#include "net/crypto/ed25519.hpp"
 #include "net/identity/subnet.hpp"
 #include "net/transport/socket_address.hpp"
 
@@ -53,6 +54,8 @@ struct StreamOptions {
   StreamReliability reliability = StreamReliability::FireAndForget;
   std::uint32_t window_bytes = 65536;  ///< send credit; 0 = unbounded
   std::uint8_t fairness_weight = 1;
+  std::uint16_t subprotocol_id = 0;  ///< stamped on every packet of the stream
+  std::uint16_t channel_hash = 0;    ///< likewise (channel publishes carry it)
 };
 
 // What open_stream() hands out; sends check that the stream is still the one
@@ -127,6 +130,36 @@ class MeshNode {
   std::optional<StreamStats> stream_stats(std::uint64_t peer_node_id, std::uint64_t stream_id) const;
 
   MeshCounters counters() const;
+
+  // ---- for the layers above the transport (discovery, channels) ----------
+  // Handlers run on the reactor thread after each received batch, outside
+  // the node's lock, so they may call the methods above. Register them
+  // before traffic for them can arrive.
+
+  // Events of packets with this subprotocol id (whole, after reassembly).
+  using MessageHandler = std::function<void(std::uint64_t peer_node_id, ByteView body)>;
+  void on_message(std::uint16_t subprotocol_id, MessageHandler handler);
+  // A session came up (a new peer or a new handshake) or failed.
+  using PeerHandler = std::function<void(std::uint64_t peer_node_id, bool up)>;
+  void on_peer(PeerHandler handler);
+  // Events of channel publish streams (2^48 | channel hash). Runs under the
+  // node's lock and must not call the node; returns whether it took the
+  // event (otherwise poll() gets it).
+  using ChannelTap = std::function<bool(std::uint64_t peer_node_id, std::uint16_t channel_hash, bus::StoredEvent&)>;
+  void set_channel_tap(ChannelTap tap);
+  // Runs `tick` on the reactor thread every `interval` until shutdown.
+  void every(std::chrono::nanoseconds interval, std::function<void()> tick);
+  // One event on `subprotocol_id`'s own stream (id = subprotocol id) to a
+  // peer, fragmented when larger than a packet.
+  void send_message(std::uint64_t peer_node_id, std::uint16_t subprotocol_id, ByteView body);
+  std::vector<std::uint64_t> direct_peers() const;
+  bool has_session(std::uint64_t peer_node_id) const;
+  // The next hop toward `node_id` is the direct peer `via` (learned, with a
+  // metric, refreshed like routes from pingwaves).
+  void learn_route(std::uint64_t node_id, std::uint64_t via, std::uint32_t metric);
+  std::optional<std::uint64_t> next_hop_peer(std::uint64_t node_id) const;  ///< the direct peer toward it
+  const crypto::Ed25519Keypair& identity() const noexcept;
+  const MeshConfig& config() const noexcept;
   // Idempotent: stops the reactor, joins its thread, drops every session.
   // Afterwards every call throws Error(ShutDown, "MeshNode has been shut down").
   void shutdown();
