@@ -18,11 +18,15 @@ namespace {
 
 std::uint64_t to_unsigned(nb::handle value, const char* function, const char* name, std::uint64_t max) {
   if (!PyLong_Check(value.ptr()) || PyBool_Check(value.ptr())) raise_type_error(function, name, "int", value);
-  const unsigned long long v = PyLong_AsUnsignedLongLong(value.ptr());
+  return int_in_range(value, max);
+}
+
+std::uint64_t int_in_range(nb::handle integer, std::uint64_t max) {
+  const unsigned long long v = PyLong_AsUnsignedLongLong(integer.ptr());
   if (v == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
     if (PyErr_ExceptionMatches(PyExc_OverflowError)) {
       PyErr_Clear();
-      PyErr_SetString(PyExc_OverflowError, _PyLong_Sign(value.ptr()) < 0
+      PyErr_SetString(PyExc_OverflowError, _PyLong_Sign(integer.ptr()) < 0
                                                ? "can't convert negative int to unsigned"
                                                : "out of range integral type conversion attempted");
     }

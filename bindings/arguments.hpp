@@ -35,6 +35,9 @@ class Arguments {
 // TypeError when not an int.
 std::uint64_t to_unsigned(nanobind::handle value, const char* function, const char* name, std::uint64_t max);
 
+// An int object as u64 <= max: OverflowError when negative or too large.
+std::uint64_t int_in_range(nanobind::handle integer, std::uint64_t max);
+
 // A str argument as UTF-8: TypeError when not a str.
 std::string to_str(nanobind::handle value, const char* function, const char* name);
 

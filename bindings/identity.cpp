@@ -4,10 +4,10 @@
 
 #include <nanobind/stl/string.h>
 
-#include <cctype>
 #include <string>
 
 #include "arguments.hpp"
+#include "net/capability/capability_set.hpp"
 #include "net/core/error.hpp"
 #include "net/identity/channel_name.hpp"
 #include "net/identity/identity.hpp"
@@ -117,14 +117,6 @@ std::string hex_u64(std::uint64_t value) {
   return text;
 }
 
-std::string normalize_gpu_vendor(const std::string& vendor) {
-  std::string lower(vendor);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (const char* known : {"nvidia", "amd", "intel", "apple", "qualcomm"})
-    if (lower == known) return lower;
-  return "unknown";
-}
-
 }  // namespace
 
 void init_identity(nb::module_& m) {
@@ -210,7 +202,10 @@ void init_identity(nb::module_& m) {
       "channel_hash", [](nb::handle channel) { return channel_argument(channel, "channel"); }, "channel"_a,
       nb::sig("def channel_hash(channel: str) -> int"), "The 16-bit hash of a channel name.");
   m.def(
-      "normalize_gpu_vendor", [](nb::handle vendor) { return normalize_gpu_vendor(str_argument(vendor, "vendor")); },
+      "normalize_gpu_vendor",
+      [](nb::handle vendor) {
+        return std::string(capability::vendor_name(capability::parse_gpu_vendor(str_argument(vendor, "vendor"))));
+      },
       "vendor"_a, nb::sig("def normalize_gpu_vendor(vendor: str) -> str"),
       "nvidia, amd, intel, apple or qualcomm (any case); anything else is \"unknown\".");
 }
