@@ -12,6 +12,8 @@ PyObject* g_backpressure_error = nullptr;
 PyObject* g_not_connected_error = nullptr;
 PyObject* g_identity_error = nullptr;
 PyObject* g_token_error = nullptr;
+PyObject* g_channel_error = nullptr;
+PyObject* g_channel_auth_error = nullptr;
 
 PyObject* python_class_for(ErrorKind kind) {
   switch (kind) {
@@ -22,6 +24,8 @@ PyObject* python_class_for(ErrorKind kind) {
     case ErrorKind::NotConnected: return g_not_connected_error;
     case ErrorKind::Identity: return g_identity_error;
     case ErrorKind::Token: return g_token_error;
+    case ErrorKind::Channel: return g_channel_error;
+    case ErrorKind::ChannelAuth: return g_channel_auth_error;
     case ErrorKind::Connection:
     case ErrorKind::Transport:
     case ErrorKind::InvalidCursor:
@@ -66,6 +70,13 @@ void init_errors(nb::module_& m) {
   g_token_error = PyErr_NewExceptionWithDoc(
       "net._net.TokenError", "A permission token was refused: the message is \"token: <kind>\".", nullptr, nullptr);
   m.attr("TokenError") = nb::handle(g_token_error);
+  g_channel_error = PyErr_NewExceptionWithDoc(
+      "net._net.ChannelError", "A channel request was refused or failed: \"channel: <detail>\".", nullptr, nullptr);
+  m.attr("ChannelError") = nb::handle(g_channel_error);
+  g_channel_auth_error = PyErr_NewExceptionWithDoc("net._net.ChannelAuthError",
+                                                   "The publisher refused this subscriber: \"channel: unauthorized\".",
+                                                   g_channel_error, nullptr);
+  m.attr("ChannelAuthError") = nb::handle(g_channel_auth_error);
 
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
     try {

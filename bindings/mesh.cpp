@@ -39,11 +39,6 @@ struct NetStream {
   mesh::StreamHandle handle;
 };
 
-[[noreturn]] void raise(PyObject* type, const std::string& message) {
-  PyErr_SetString(type, message.c_str());
-  throw nb::python_error();
-}
-
 SocketAddress parse_address(std::string_view text) {
   try {
     return SocketAddress::parse(text);
@@ -59,29 +54,6 @@ Key32 parse_public_key(std::string_view text) {
   std::copy(bytes.begin(), bytes.end(), key.begin());
   return key;
 }
-
-// Runs `call`, re-raising core errors as "<operation>: <message>" (same class).
-template <class Call>
-auto with_context(const char* operation, Call&& call) {
-  try {
-    return call();
-  } catch (const Error& e) {
-    if (e.kind() == ErrorKind::ShutDown) throw;
-    throw Error(e.kind(), std::string(operation) + ": " + e.what());
-  }
-}
-
-void require_open(const MeshNode& node) {
-  if (node.is_shut_down()) throw Error(ErrorKind::ShutDown, "MeshNode has been shut down");
-}
-
-std::string hex_id(std::uint64_t value) {
-  char text[24];
-  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
-  return text;
-}
-
-[[noreturn]] void type_error(const char* message) { raise(PyExc_TypeError, message); }
 
 // subnet=[a, b, ...]: 1 to 4 levels (API.md §4.2).
 identity::SubnetId subnet_from(nb::handle value) {
@@ -158,8 +130,6 @@ mesh::MeshConfig config_from(const Arguments& arguments) {
   }
   if (const auto subnet = arguments.get("subnet")) config.subnet = subnet_from(*subnet);
   if (const auto policy = arguments.get("subnet_policy")) config.subnet_policy = subnet_policy_from(*policy);
-  arguments.get_unsigned("capability_gc_interval_ms", UINT64_MAX);
-  arguments.get_bool("require_signed_capabilities");
   arguments.get_bool("try_port_mapping");
   if (const auto size = arguments.get_unsigned("max_datagram", UINT64_MAX)) {
     if (*size < kMinDatagram || *size > kMaxDatagram) {
@@ -168,6 +138,15 @@ mesh::MeshConfig config_from(const Arguments& arguments) {
     }
     config.max_datagram_remote = static_cast<std::size_t>(*size);
   }
+  return config;
+}
+
+capability::DiscoveryConfig discovery_config_from(const Arguments& arguments) {
+  capability::DiscoveryConfig config;
+  if (const auto ms = arguments.get_unsigned("capability_gc_interval_ms", UINT64_MAX)) {
+    config.gc_interval = std::chrono::milliseconds(std::max<std::uint64_t>(*ms, 1));
+  }
+  if (const auto required = arguments.get_bool("require_signed_capabilities")) config.require_signed = *required;
   return config;
 }
 
@@ -262,7 +241,7 @@ void send_views_retrying(MeshNode& node, const NetStream& stream, std::span<cons
   }
 }
 
-void send_retrying(MeshNode& node, const NetStream& stream, nb::handle events, std::uint64_t max_retries) {
+void send_retrying(NetMesh& node, const NetStream& stream, nb::handle events, std::uint64_t max_retries) {
   const EventPayloads payloads = event_payloads(events);
   nb::gil_scoped_release unlocked;
   send_views_retrying(node, stream, payloads.views, max_retries);
@@ -272,7 +251,7 @@ void send_retrying(MeshNode& node, const NetStream& stream, nb::handle events, s
 // window, each waiting only for the credit it needs, so the sender refills
 // the window as grants arrive instead of waiting for room for the whole
 // batch. Delivery order is the same; each run is all or nothing.
-void send_blocking(MeshNode& node, const NetStream& stream, nb::handle events) {
+void send_blocking(NetMesh& node, const NetStream& stream, nb::handle events) {
   constexpr std::uint64_t kRetries = 4096;
   const EventPayloads payloads = event_payloads(events);
   nb::gil_scoped_release unlocked;
@@ -314,35 +293,35 @@ void init_mesh(nb::module_& m) {
       .def_ro("credit_grants_received", &mesh::StreamStats::credit_grants_received)
       .def_ro("credit_grants_sent", &mesh::StreamStats::credit_grants_sent);
 
-  nb::class_<MeshNode>(m, "NetMesh", "A node of the encrypted multi-peer mesh.")
-      .def(
-          "__init__",
-          [](MeshNode* self, nb::args args, nb::kwargs kwargs) {
-            const Arguments arguments("NetMesh", kMeshParameters, args, kwargs);
-            const mesh::MeshConfig config = config_from(arguments);
-            with_context("MeshNode", [&] { new (self) MeshNode(config); });
-          },
-          nb::sig(mesh_init_signature().c_str()))
+  nb::class_<NetMesh> cls(m, "NetMesh", "A node of the encrypted multi-peer mesh.");
+  cls.def(
+         "__init__",
+         [](NetMesh* self, nb::args args, nb::kwargs kwargs) {
+           const Arguments arguments("NetMesh", kMeshParameters, args, kwargs);
+           const mesh::MeshConfig config = config_from(arguments);
+           const capability::DiscoveryConfig discovery = discovery_config_from(arguments);
+           with_context("MeshNode", [&] { new (self) NetMesh(config, discovery); });
+         },
+         nb::sig(mesh_init_signature().c_str()))
       .def_prop_ro("public_key",
-                   [](const MeshNode& node) {
+                   [](const NetMesh& node) {
                      require_open(node);
                      return to_hex(node.public_key());
                    })
       .def_prop_ro("entity_id",
-                   [](const MeshNode& node) {
+                   [](const NetMesh& node) {
                      require_open(node);
                      const Key32& id = node.entity_id();
                      return nb::bytes(reinterpret_cast<const char*>(id.data()), id.size());
                    })
       .def_prop_ro("node_id",
-                   [](const MeshNode& node) {
+                   [](const NetMesh& node) {
                      require_open(node);
                      return node.node_id();
                    })
       .def(
           "connect",
-          [](MeshNode& node, const std::string& peer_addr, const std::string& peer_public_key,
-             nb::handle peer_node_id) {
+          [](NetMesh& node, const std::string& peer_addr, const std::string& peer_public_key, nb::handle peer_node_id) {
             const SocketAddress address = parse_address(peer_addr);
             const Key32 key = parse_public_key(peer_public_key);
             const auto id = to_unsigned(peer_node_id, "connect", "peer_node_id", UINT64_MAX);
@@ -353,7 +332,7 @@ void init_mesh(nb::module_& m) {
           nb::sig("def connect(self, peer_addr: str, peer_public_key: str, peer_node_id: int) -> None"))
       .def(
           "connect_via",
-          [](MeshNode& node, const std::string& relay_addr, const std::string& peer_public_key,
+          [](NetMesh& node, const std::string& relay_addr, const std::string& peer_public_key,
              nb::handle peer_node_id) {
             const SocketAddress relay = parse_address(relay_addr);
             const Key32 key = parse_public_key(peer_public_key);
@@ -366,16 +345,16 @@ void init_mesh(nb::module_& m) {
           "Handshake with a node reachable through the connected peer at relay_addr (ours).")
       .def(
           "accept",
-          [](MeshNode& node, nb::handle peer_node_id) {
+          [](NetMesh& node, nb::handle peer_node_id) {
             const auto id = to_unsigned(peer_node_id, "accept", "peer_node_id", UINT64_MAX);
             nb::gil_scoped_release unlocked;
             return with_context("accept", [&] { return node.accept(id).to_string(); });
           },
           "peer_node_id"_a, nb::sig("def accept(self, peer_node_id: int) -> str"))
-      .def("start", [](MeshNode& node) { node.start(); })
+      .def("start", [](NetMesh& node) { node.start(); })
       .def(
           "push_to",
-          [](MeshNode& node, const std::string& peer_addr, const std::string& json) {
+          [](NetMesh& node, const std::string& peer_addr, const std::string& json) {
             const SocketAddress address = parse_address(peer_addr);
             nb::gil_scoped_release unlocked;
             with_context("send", [&] { node.push_to(address, as_bytes(json)); });
@@ -384,7 +363,7 @@ void init_mesh(nb::module_& m) {
           "peer_addr"_a, "json"_a)
       .def(
           "poll",
-          [](MeshNode& node, nb::handle limit, nb::handle timeout_ms) {
+          [](NetMesh& node, nb::handle limit, nb::handle timeout_ms) {
             const auto count = to_unsigned(limit, "poll", "limit", UINT64_MAX);
             const auto wait = timeout_ms.is_none() ? 0 : to_unsigned(timeout_ms, "poll", "timeout_ms", UINT32_MAX);
             nb::gil_scoped_release unlocked;
@@ -396,17 +375,17 @@ void init_mesh(nb::module_& m) {
           "for the first one when none is there.")
       .def(
           "add_route",
-          [](MeshNode& node, nb::handle dest_node_id, const std::string& next_hop_addr) {
+          [](NetMesh& node, nb::handle dest_node_id, const std::string& next_hop_addr) {
             const auto id = to_unsigned(dest_node_id, "add_route", "dest_node_id", UINT64_MAX);
             node.add_route(id, parse_address(next_hop_addr));
           },
           "dest_node_id"_a, "next_hop_addr"_a,
           nb::sig("def add_route(self, dest_node_id: int, next_hop_addr: str) -> None"))
-      .def("peer_count", &MeshNode::peer_count)
-      .def("discovered_nodes", &MeshNode::discovered_nodes)
+      .def("peer_count", [](const NetMesh& node) { return node.peer_count(); })
+      .def("discovered_nodes", [](const NetMesh& node) { return node.discovered_nodes(); })
       .def(
           "open_stream",
-          [](MeshNode& node, nb::handle peer_node_id, nb::handle stream_id, std::optional<std::string> reliability,
+          [](NetMesh& node, nb::handle peer_node_id, nb::handle stream_id, std::optional<std::string> reliability,
              nb::handle window_bytes, nb::handle fairness_weight) {
             const auto peer = to_unsigned(peer_node_id, "open_stream", "peer_node_id", UINT64_MAX);
             const auto id = to_unsigned(stream_id, "open_stream", "stream_id", UINT64_MAX);
@@ -419,19 +398,19 @@ void init_mesh(nb::module_& m) {
                   "window_bytes: int = 65536, fairness_weight: int = 1) -> NetStream"))
       .def(
           "close_stream",
-          [](MeshNode& node, nb::handle peer_node_id, nb::handle stream_id) {
+          [](NetMesh& node, nb::handle peer_node_id, nb::handle stream_id) {
             node.close_stream(to_unsigned(peer_node_id, "close_stream", "peer_node_id", UINT64_MAX),
                               to_unsigned(stream_id, "close_stream", "stream_id", UINT64_MAX));
           },
           "peer_node_id"_a, "stream_id"_a, nb::sig("def close_stream(self, peer_node_id: int, stream_id: int) -> None"))
       .def(
           "send_on_stream",
-          [](MeshNode& node, const NetStream& stream, nb::handle events) { send_retrying(node, stream, events, 0); },
+          [](NetMesh& node, const NetStream& stream, nb::handle events) { send_retrying(node, stream, events, 0); },
           "stream"_a, "events"_a,
           nb::sig("def send_on_stream(self, stream: NetStream, events: typing.Sequence[bytes]) -> None"))
       .def(
           "send_with_retry",
-          [](MeshNode& node, const NetStream& stream, nb::handle events, nb::handle max_retries) {
+          [](NetMesh& node, const NetStream& stream, nb::handle events, nb::handle max_retries) {
             send_retrying(node, stream, events, to_unsigned(max_retries, "send_with_retry", "max_retries", 0xFFFFFFFF));
           },
           "stream"_a, "events"_a, "max_retries"_a = 8,
@@ -439,23 +418,24 @@ void init_mesh(nb::module_& m) {
                   "max_retries: int = 8) -> None"))
       .def(
           "send_blocking",
-          [](MeshNode& node, const NetStream& stream, nb::handle events) { send_blocking(node, stream, events); },
+          [](NetMesh& node, const NetStream& stream, nb::handle events) { send_blocking(node, stream, events); },
           "stream"_a, "events"_a,
           nb::sig("def send_blocking(self, stream: NetStream, events: typing.Sequence[bytes]) -> None"))
       .def(
           "stream_stats",
-          [](MeshNode& node, nb::handle peer_node_id, nb::handle stream_id) {
+          [](NetMesh& node, nb::handle peer_node_id, nb::handle stream_id) {
             return node.stream_stats(to_unsigned(peer_node_id, "stream_stats", "peer_node_id", UINT64_MAX),
                                      to_unsigned(stream_id, "stream_stats", "stream_id", UINT64_MAX));
           },
           "peer_node_id"_a, "stream_id"_a,
           nb::sig("def stream_stats(self, peer_node_id: int, stream_id: int) -> NetStreamStats | None"))
-      .def("shutdown", &MeshNode::shutdown, nb::call_guard<nb::gil_scoped_release>())
+      .def(
+          "shutdown", [](NetMesh& node) { node.shutdown(); }, nb::call_guard<nb::gil_scoped_release>())
       .def(
           "__enter__", [](nb::handle self) { return nb::borrow(self); }, nb::sig("def __enter__(self) -> NetMesh"))
       .def(
           "__exit__",
-          [](MeshNode& node, nb::handle, nb::handle, nb::handle) {
+          [](NetMesh& node, nb::handle, nb::handle, nb::handle) {
             {
               nb::gil_scoped_release unlocked;
               node.shutdown();
@@ -463,11 +443,12 @@ void init_mesh(nb::module_& m) {
             return false;
           },
           "_exc_type"_a.none(), "_exc_val"_a.none(), "_exc_tb"_a.none())
-      .def("__repr__", [](const MeshNode& node) {
+      .def("__repr__", [](const NetMesh& node) {
         if (node.is_shut_down()) return std::string("NetMesh(shutdown)");
         return "NetMesh(addr=" + node.local_address().to_string() + ", peers=" + std::to_string(node.peer_count()) +
                ", nodes=" + std::to_string(node.discovered_nodes()) + ")";
       });
+  add_channel_methods(m, cls);
 }
 
 }  // namespace net::python

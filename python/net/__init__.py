@@ -7,6 +7,10 @@ with ``ai2070-net``.
 
 from ._net import (
     BackpressureError,
+    ChannelAuthError,
+    ChannelError,
+    ChannelMessage,
+    ChannelReceiver,
     Identity,
     IdentityError,
     IngestResult,
@@ -47,6 +51,10 @@ __all__ = [  # noqa: RUF022
     "NetStream",
     "NetStreamStats",
     "NotConnectedError",
+    "ChannelError",
+    "ChannelAuthError",
+    "ChannelMessage",
+    "ChannelReceiver",
     "IdentityError",
     "Identity",
     "TokenError",

@@ -159,6 +159,26 @@ class Peer:
     def op_add_route(self, dest_node_id: int, next_hop_addr: str) -> None:
         self.mesh.add_route(dest_node_id, next_hop_addr)
 
+    # ---- capabilities and channels ---------------------------------------------------------
+
+    def op_announce_capabilities(self, caps: dict[str, Any]) -> None:
+        self.mesh.announce_capabilities(caps)
+
+    def op_find_nodes(self, filter: dict[str, Any]) -> list[int]:
+        return self.mesh.find_nodes(filter)
+
+    def op_register_channel(self, name: str, options: dict[str, Any]) -> None:
+        self.mesh.register_channel(name, **options)
+
+    def op_subscribe_channel(
+        self, publisher: int, channel: str, token_hex: str | None = None
+    ) -> None:
+        token = bytes.fromhex(token_hex) if token_hex else None
+        self.mesh.subscribe_channel(publisher, channel, token)
+
+    def op_publish(self, channel: str, payload: str) -> dict[str, Any]:
+        return self.mesh.publish(channel, payload.encode())
+
     def op_shutdown(self) -> None:
         self.mesh.shutdown()
 

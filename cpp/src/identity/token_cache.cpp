@@ -50,14 +50,21 @@ std::optional<PermissionToken> TokenCache::lookup(const Key32& subject, std::uin
 
 bool TokenCache::authorizes(const Key32& subject, std::uint32_t action, std::uint16_t channel,
                             std::uint64_t now) const {
+  return !grants(subject, action, channel, now).empty();
+}
+
+std::vector<PermissionToken> TokenCache::grants(const Key32& subject, std::uint32_t action, std::uint16_t channel,
+                                                std::uint64_t now) const {
+  std::vector<PermissionToken> out;
   std::lock_guard lock(mutex_);
   for (const std::uint16_t slot_channel : {channel, std::uint16_t{0}}) {
     const auto slot = slots_.find({subject, slot_channel});
     if (slot == slots_.end()) continue;
     for (const auto& token : slot->second)
-      if (token.authorizes(action, channel) && currently_valid(token, now)) return true;
+      if (token.authorizes(action, channel) && currently_valid(token, now)) out.push_back(token);
+    if (slot_channel == 0) break;
   }
-  return false;
+  return out;
 }
 
 void TokenCache::evict_expired(std::uint64_t now) {

@@ -19,6 +19,8 @@ enum class ErrorKind {
   Transport,        ///< the socket refused a datagram
   Identity,         ///< identities, subnets ("identity: ..."; Python IdentityError)
   Token,            ///< permission tokens ("token: <kind>"; Python TokenError)
+  Channel,          ///< channel requests refused or failed ("channel: ..."; Python ChannelError)
+  ChannelAuth,      ///< a publisher refused a subscriber ("channel: unauthorized"; Python ChannelAuthError)
   ShutDown,         ///< the object was shut down
   Internal,         ///< a broken invariant; never expected
 };

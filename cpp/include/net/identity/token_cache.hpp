@@ -30,6 +30,10 @@ class TokenCache {
   // Whether a currently valid token in (subject, channel), or else in the
   // wildcard slot, grants `action`.
   bool authorizes(const Key32& subject, std::uint32_t action, std::uint16_t channel, std::uint64_t now) const;
+  // Those currently valid tokens of (subject, channel), then of the wildcard
+  // slot, that grant `action`.
+  std::vector<PermissionToken> grants(const Key32& subject, std::uint32_t action, std::uint16_t channel,
+                                      std::uint64_t now) const;
   void evict_expired(std::uint64_t now);
   std::size_t size() const;
 
