@@ -40,6 +40,15 @@ def original_command():
     return python
 
 
+def native_tool(name):
+    """Path of a native helper built with the tests (bench/CMakeLists.txt), or None."""
+    for build in ("dev", "ci", "py"):
+        path = BENCH_DIR.parent / "build" / build / "bench" / name
+        if path.exists():
+            return str(path)
+    return None
+
+
 def side_by_side_parser(what):
     """The options every side-by-side benchmark takes: --quick, --no-original, --markdown."""
     parser = argparse.ArgumentParser(description=f"{what}, ours vs the original 0.12.0.")

@@ -13,6 +13,7 @@ import sys
 from _common import (
     BENCH_DIR,
     cpu_model,
+    native_tool,
     original_command,
     ours_command,
     ratio,
@@ -21,11 +22,6 @@ from _common import (
 )
 
 WORKER = str(BENCH_DIR / "_mesh_worker.py")
-CEILING_CANDIDATES = [
-    "build/dev/bench/udp_ceiling",
-    "build/ci/bench/udp_ceiling",
-    "build/py/bench/udp_ceiling",
-]
 
 
 def spawn(command, *args):
@@ -108,14 +104,11 @@ def latency(command, count):
 
 
 def ceiling(size):
-    for candidate in CEILING_CANDIDATES:
-        path = BENCH_DIR.parent / candidate
-        if path.exists():
-            out = subprocess.run(
-                [str(path), str(size)], capture_output=True, text=True, check=True
-            ).stdout
-            return json.loads(out)["ev_per_s"]
-    return None
+    path = native_tool("udp_ceiling")
+    if path is None:
+        return None
+    out = subprocess.run([path, str(size)], capture_output=True, text=True, check=True).stdout
+    return json.loads(out)["ev_per_s"]
 
 
 def fmt(value, scale=1e6, digits=2):

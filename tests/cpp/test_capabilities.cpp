@@ -713,7 +713,7 @@ TEST_CASE("capability index: filtered and scoped queries", "[capability]") {
   CHECK(sorted(index.query_scoped({}, ScopeFilter::restricted_to(F::Tenants, {"acme"}), subnet_of_even)) == Ids{1, 2});
   CHECK(sorted(index.query_scoped({}, ScopeFilter::restricted_to(F::Regions, {"eu"}), subnet_of_even)) == Ids{1, 3});
   CHECK(sorted(index.query_scoped(tagged_gpu, {F::SameSubnet, {}}, subnet_of_even)) == Ids{4});
-  CHECK(sorted(asked) == Ids{1, 2, 3, 4});
+  CHECK(sorted(asked) == Ids{1, 3, 4});  // only the nodes listed under the required tag
 
   index.remove(1);  // the last entry moves into the hole; lookups still work
   CHECK(sorted(index.query({})) == Ids{2, 3, 4});
@@ -757,4 +757,23 @@ TEST_CASE("announcement dedup: pairs are kept 600 s", "[capability]") {
   CHECK(dedup.contains(1, 2));
   dedup.prune(kNow + 610 * kSecond);
   CHECK(dedup.size() == 0);
+}
+
+TEST_CASE("capability index: tag queries follow replacements, removals and expiry", "[capability]") {
+  CapabilityIndex index;
+  CapabilityFilter a, b;
+  a.require_tags = {"a"};
+  b.require_tags = {"b", "a"};
+  index.index(announcement_of(1, 1, tagged({"a"})), kNow);
+  index.index(announcement_of(2, 1, tagged({"a", "b"})), kNow);
+  CHECK(index.query(b) == std::vector<std::uint64_t>{2});
+  index.index(announcement_of(1, 2, tagged({"b", "a"})), kNow);  // node 1 now has both
+  auto both = index.query(b);
+  std::sort(both.begin(), both.end());
+  CHECK(both == std::vector<std::uint64_t>{1, 2});
+  index.index(announcement_of(2, 2, tagged({"c"})), kNow);
+  CHECK(index.query(b) == std::vector<std::uint64_t>{1});
+  index.remove(1);
+  CHECK(index.query(a).empty());
+  CHECK(index.query(b).empty());
 }

@@ -57,3 +57,9 @@ def test_tokens_benchmark_runs_and_prints_every_operation():
         "channel_hash",
     ):
         assert operation in out
+
+
+def test_channels_benchmark_runs_every_fan_out_and_the_discovery_table():
+    out = run("channels.py", "--quick", "--no-original")
+    for row in ("\n1 ", "\n4 ", "\n16 ", "find_nodes({})", "verify_token/s"):
+        assert row in out

@@ -35,8 +35,11 @@ bool CapabilityIndex::index(const Announcement& announcement, std::uint64_t now_
   Entry entry{announcement.node_id, announcement.version, expires_at_ns, announcement.capabilities,
               NodeScope::from_tags(announcement.capabilities.tags)};
   if (slot != slot_of_.end()) {
+    unlist_tags(entries_[slot->second]);
+    list_tags(entry);
     entries_[slot->second] = std::move(entry);
   } else {
+    list_tags(entry);
     slot_of_.emplace(announcement.node_id, entries_.size());
     entries_.push_back(std::move(entry));
   }
@@ -64,10 +67,39 @@ const CapabilitySet* CapabilityIndex::find(std::uint64_t node_id) const {
   return slot == slot_of_.end() ? nullptr : &entries_[slot->second].capabilities;
 }
 
+void CapabilityIndex::list_tags(const Entry& entry) {
+  for (const std::string& tag : entry.capabilities.tags) nodes_by_tag_[tag].insert(entry.node_id);
+}
+
+void CapabilityIndex::unlist_tags(const Entry& entry) {
+  for (const std::string& tag : entry.capabilities.tags) {
+    const auto nodes = nodes_by_tag_.find(tag);
+    if (nodes == nodes_by_tag_.end()) continue;
+    nodes->second.erase(entry.node_id);
+    if (nodes->second.empty()) nodes_by_tag_.erase(nodes);
+  }
+}
+
+template <class Visit>
+void CapabilityIndex::for_candidates(const CapabilityFilter& filter, Visit&& visit) const {
+  if (filter.require_tags.empty()) {
+    for (const Entry& entry : entries_) visit(entry);
+    return;
+  }
+  const std::unordered_set<std::uint64_t>* rarest = nullptr;
+  for (const std::string& tag : filter.require_tags) {
+    const auto nodes = nodes_by_tag_.find(tag);
+    if (nodes == nodes_by_tag_.end()) return;  // nobody has it
+    if (rarest == nullptr || nodes->second.size() < rarest->size()) rarest = &nodes->second;
+  }
+  for (const std::uint64_t node_id : *rarest) visit(entries_[slot_of_.at(node_id)]);
+}
+
 std::vector<std::uint64_t> CapabilityIndex::query(const CapabilityFilter& filter) const {
   std::vector<std::uint64_t> found;
-  for (const Entry& entry : entries_)
+  for_candidates(filter, [&](const Entry& entry) {
     if (filter.matches(entry.capabilities)) found.push_back(entry.node_id);
+  });
   return found;
 }
 
@@ -76,16 +108,17 @@ std::vector<std::uint64_t> CapabilityIndex::query_scoped(
     const std::function<bool(std::uint64_t)>& in_same_subnet) const {
   const bool asks_subnet = scope.kind == ScopeFilter::Kind::SameSubnet;
   std::vector<std::uint64_t> found;
-  for (const Entry& entry : entries_) {
+  for_candidates(filter, [&](const Entry& entry) {
     const bool same_subnet = asks_subnet && in_same_subnet(entry.node_id);
     if (scope_matches(entry.scope, scope, same_subnet) && filter.matches(entry.capabilities))
       found.push_back(entry.node_id);
-  }
+  });
   return found;
 }
 
 // Moves the last entry into the hole, so entries stay contiguous.
 void CapabilityIndex::erase_slot(std::size_t slot) {
+  unlist_tags(entries_[slot]);
   slot_of_.erase(entries_[slot].node_id);
   if (slot + 1 != entries_.size()) {
     entries_[slot] = std::move(entries_.back());

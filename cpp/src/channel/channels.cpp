@@ -424,19 +424,31 @@ PublishReport Channels::publish(const std::string& channel, ByteView payload, co
   stream.reliability = (options.reliable || (config && config->reliable)) ? mesh::StreamReliability::Reliable
                                                                           : mesh::StreamReliability::FireAndForget;
   stream.channel_hash = hash;
+  const std::uint64_t stream_id = kPublishStreamBase | hash;
+  const auto error_text = [&](const Error& e) {
+    return e.kind() == ErrorKind::Backpressure ? "publish: stream " + hex(stream_id) + " backpressured"
+                                               : std::string(e.what());
+  };
   PublishReport report;
-  for (const std::uint64_t peer : recipients) {
-    ++report.attempted;
-    const std::uint64_t stream_id = kPublishStreamBase | hash;
-    try {
-      const auto handle = impl_->node.open_stream(peer, stream_id, stream);
-      impl_->node.send_on_stream(handle, {&payload, 1});
+  if (options.on_failure == OnFailure::FailFast) {  // one at a time, up to the first failure
+    for (const std::uint64_t peer : recipients) {
+      ++report.attempted;
+      const auto result = impl_->node.send_to_each({&peer, 1}, stream_id, stream, payload).front();
+      if (result) {
+        report.errors.emplace_back(peer, error_text(*result));
+        break;
+      }
       ++report.delivered;
-    } catch (const Error& e) {
-      std::string message = e.kind() == ErrorKind::Backpressure ? "publish: stream " + hex(stream_id) + " backpressured"
-                                                                : std::string(e.what());
-      report.errors.emplace_back(peer, std::move(message));
-      if (options.on_failure == OnFailure::FailFast) break;
+    }
+  } else {
+    const auto results = impl_->node.send_to_each(recipients, stream_id, stream, payload);
+    report.attempted = recipients.size();
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      if (results[i]) {
+        report.errors.emplace_back(recipients[i], error_text(*results[i]));
+      } else {
+        ++report.delivered;
+      }
     }
   }
   if (options.on_failure == OnFailure::BestEffort && report.attempted > 0 && report.delivered == 0) {

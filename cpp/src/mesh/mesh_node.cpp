@@ -965,6 +965,108 @@ struct MeshNode::Impl {
     return {peer_node_id, stream_id, stream->second.epoch};
   }
 
+  // ---- sending on streams from API threads ---------------------------------
+
+  // A stream's packets, planned and accounted under the lock, to be sealed
+  // and sent outside it.
+  struct Outgoing {
+    std::shared_ptr<Session> session;
+    SocketAddress destination;
+    StreamHandle handle;
+    std::vector<SharedPacket> packets;
+    std::uint64_t bytes = 0;  ///< payload + overhead of all packets: the credit they took
+  };
+
+  // All events or none (mu held): Error(Backpressure) when the credit window
+  // is short, Error(NotConnected) when the stream or its session is gone.
+  Outgoing take_packets(const StreamHandle& handle, std::span<const ByteView> events) {
+    const auto it = sessions.find(handle.peer_node_id);
+    if (it == sessions.end()) throw Error(ErrorKind::NotConnected, "stream not connected");
+    Outgoing out{it->second, next_hop(*it->second), handle, {}, 0};
+    Session& session = *out.session;
+    const auto found = session.streams.find(handle.stream_id);
+    if (found == session.streams.end() || found->second.epoch != handle.epoch) {
+      throw Error(ErrorKind::NotConnected, "stream not connected");
+    }
+    StreamState& stream = found->second;
+    const std::uint32_t window = stream.options.window_bytes;
+    const std::size_t max_payload = session.max_payload();
+    const std::size_t pack_limit =
+        window > kPacketOverhead ? std::min<std::size_t>(max_payload, window - kPacketOverhead) : max_payload;
+    std::vector<PlannedPacket> packets;
+    plan_event_packets(events, max_payload, pack_limit, stream, packets);
+    if (packets.empty()) return out;  // nothing to send
+    std::size_t largest = 0;
+    for (const auto& packet : packets) {
+      out.bytes += packet.plaintext.size() + kPacketOverhead;
+      largest = std::max(largest, packet.plaintext.size() + kPacketOverhead);
+    }
+    // A packet larger than the window never fits (REFERENCE §3.7); a batch
+    // of packets that each fit but together exceed the window goes out whole
+    // once the window is idle, so large batches and fragmented events progress.
+    const bool refused = largest > window || (static_cast<std::int64_t>(out.bytes) > stream.tx_credit &&
+                                              stream.tx_credit < static_cast<std::int64_t>(window));
+    if (window > 0 && refused) {
+      ++stream.backpressure_events;
+      stream.credit_starved = true;
+      throw Error(ErrorKind::Backpressure, "stream would block (queue full)");
+    }
+    stream.credit_starved = false;
+    if (window > 0) stream.tx_credit -= static_cast<std::int64_t>(out.bytes);
+    stream.tx_bytes_sent += out.bytes;
+    stream.last_activity_ns = now_ns();
+    const bool reliable = stream.options.reliability == StreamReliability::Reliable;
+    out.packets.reserve(packets.size());
+    for (auto& packet : packets) {
+      packet.header.flags = reliable ? wire::flags::kReliable : std::uint8_t{0};
+      packet.header.stream_id = handle.stream_id;
+      packet.header.subprotocol_id = stream.options.subprotocol_id;
+      packet.header.channel_hash = stream.options.channel_hash;
+      packet.header.sequence = stream.tx_seq++;
+      out.packets.push_back(std::make_shared<const PlannedPacket>(std::move(packet)));
+      if (reliable && !session.peer_never_acks) stream.retransmit.add(out.packets.back(), now_ns());
+    }
+    return out;
+  }
+
+  // Seals every packet and sends them in one batch (no lock held). Returns
+  // the indexes of the outgoings not sent whole; their unsent credit is
+  // given back to their streams.
+  std::vector<std::size_t> transmit(std::span<const Outgoing> batch) {
+    std::vector<Bytes> datagrams;
+    std::vector<transport::Datagram> list;
+    for (const auto& outgoing : batch) {
+      for (const auto& packet : outgoing.packets)
+        datagrams.push_back(seal(*outgoing.session, identity::routing_id(node_id), *packet));
+    }
+    list.reserve(datagrams.size());
+    std::size_t at = 0;
+    for (const auto& outgoing : batch) {
+      for (std::size_t i = 0; i < outgoing.packets.size(); ++i) list.push_back({datagrams[at++], outgoing.destination});
+    }
+    std::size_t sent = reactor->send(list);
+    if (sent == list.size()) return {};
+    std::vector<std::size_t> failed;
+    std::lock_guard lock(mu);
+    for (std::size_t index = 0; index < batch.size(); ++index) {
+      const Outgoing& outgoing = batch[index];
+      const std::size_t count = outgoing.packets.size();
+      const std::size_t unsent_packets = count - std::min(sent, count);
+      sent -= std::min(sent, count);
+      if (unsent_packets == 0) continue;
+      failed.push_back(index);
+      std::uint64_t unsent = 0;
+      for (std::size_t i = count - unsent_packets; i < count; ++i)
+        unsent += outgoing.packets[i]->plaintext.size() + kPacketOverhead;
+      const auto found = outgoing.session->streams.find(outgoing.handle.stream_id);
+      if (found != outgoing.session->streams.end() && found->second.epoch == outgoing.handle.epoch) {
+        found->second.tx_bytes_sent -= unsent;
+        if (found->second.options.window_bytes > 0) found->second.tx_credit += static_cast<std::int64_t>(unsent);
+      }
+    }
+    return failed;
+  }
+
   // ---- blocking handshakes from API threads --------------------------------
 
   // The initiator's msg1; a routed one carries our node id and a routing
@@ -1148,82 +1250,42 @@ void MeshNode::close_stream(std::uint64_t peer_node_id, std::uint64_t stream_id)
 }
 
 void MeshNode::send_on_stream(const StreamHandle& handle, std::span<const ByteView> events) {
-  std::vector<PlannedPacket> packets;
-  std::vector<SharedPacket> shared;
-  std::shared_ptr<Session> session;
-  SocketAddress destination;
-  std::uint64_t needed = 0;
+  Impl::Outgoing outgoing;
   {
     std::lock_guard lock(impl_->mu);
     impl_->check_open();
-    const auto it = impl_->sessions.find(handle.peer_node_id);
-    if (it == impl_->sessions.end()) throw Error(ErrorKind::NotConnected, "stream not connected");
-    session = it->second;
-    destination = impl_->next_hop(*session);
-    const auto found = session->streams.find(handle.stream_id);
-    if (found == session->streams.end() || found->second.epoch != handle.epoch) {
-      throw Error(ErrorKind::NotConnected, "stream not connected");
-    }
-    StreamState& stream = found->second;
-    const std::uint32_t window = stream.options.window_bytes;
-    const std::size_t max_payload = session->max_payload();
-    const std::size_t pack_limit =
-        window > kPacketOverhead ? std::min<std::size_t>(max_payload, window - kPacketOverhead) : max_payload;
-    plan_event_packets(events, max_payload, pack_limit, stream, packets);
-    if (packets.empty()) return;  // nothing to send
-    std::size_t largest = 0;
-    for (const auto& packet : packets) {
-      needed += packet.plaintext.size() + kPacketOverhead;
-      largest = std::max(largest, packet.plaintext.size() + kPacketOverhead);
-    }
-    // A packet larger than the window never fits (REFERENCE §3.7); a batch
-    // of packets that each fit but together exceed the window goes out whole
-    // once the window is idle, so large batches and fragmented events progress.
-    const bool refused = largest > window || (static_cast<std::int64_t>(needed) > stream.tx_credit &&
-                                              stream.tx_credit < static_cast<std::int64_t>(window));
-    if (window > 0 && refused) {
-      ++stream.backpressure_events;
-      stream.credit_starved = true;
-      throw Error(ErrorKind::Backpressure, "stream would block (queue full)");
-    }
-    stream.credit_starved = false;
-    if (window > 0) stream.tx_credit -= static_cast<std::int64_t>(needed);
-    stream.tx_bytes_sent += needed;
-    stream.last_activity_ns = now_ns();
-    const bool reliable = stream.options.reliability == StreamReliability::Reliable;
-    shared.reserve(packets.size());
-    for (auto& packet : packets) {
-      packet.header.flags = reliable ? wire::flags::kReliable : std::uint8_t{0};
-      packet.header.stream_id = handle.stream_id;
-      packet.header.subprotocol_id = stream.options.subprotocol_id;
-      packet.header.channel_hash = stream.options.channel_hash;
-      packet.header.sequence = stream.tx_seq++;
-      shared.push_back(std::make_shared<const PlannedPacket>(std::move(packet)));
-      if (reliable && !session->peer_never_acks) stream.retransmit.add(shared.back(), now_ns());
-    }
+    outgoing = impl_->take_packets(handle, events);
   }
-  std::vector<Bytes> datagrams;
-  datagrams.reserve(shared.size());
-  for (const auto& packet : shared)
-    datagrams.push_back(Impl::seal(*session, identity::routing_id(impl_->node_id), *packet));
-  std::vector<transport::Datagram> batch;
-  batch.reserve(datagrams.size());
-  for (const auto& datagram : datagrams) batch.push_back({datagram, destination});
-  const std::size_t sent = impl_->reactor->send(batch);
-  if (sent < batch.size()) {
-    std::uint64_t unsent = 0;
-    for (std::size_t i = sent; i < shared.size(); ++i) unsent += shared[i]->plaintext.size() + kPacketOverhead;
-    {
-      std::lock_guard lock(impl_->mu);
-      const auto found = session->streams.find(handle.stream_id);
-      if (found != session->streams.end() && found->second.epoch == handle.epoch) {
-        found->second.tx_bytes_sent -= unsent;
-        if (found->second.options.window_bytes > 0) found->second.tx_credit += static_cast<std::int64_t>(unsent);
-      }
-    }
+  if (outgoing.packets.empty()) return;
+  if (!impl_->transmit({&outgoing, 1}).empty()) {
     throw Error(ErrorKind::Transport,
                 std::string("stream transport error: ") + std::strerror(impl_->reactor->last_send_error()));
   }
+}
+
+std::vector<std::optional<Error>> MeshNode::send_to_each(std::span<const std::uint64_t> peers, std::uint64_t stream_id,
+                                                         const StreamOptions& options, ByteView event) {
+  std::vector<std::optional<Error>> results(peers.size());
+  std::vector<Impl::Outgoing> batch;
+  std::vector<std::size_t> owners;
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->check_open();
+    for (std::size_t i = 0; i < peers.size(); ++i) {
+      try {
+        const StreamHandle handle = impl_->open_stream_locked(peers[i], stream_id, options);
+        batch.push_back(impl_->take_packets(handle, {&event, 1}));
+        owners.push_back(i);
+      } catch (const Error& e) {
+        results[i] = e;
+      }
+    }
+  }
+  for (const std::size_t unsent : impl_->transmit(batch)) {
+    results[owners[unsent]] = Error(ErrorKind::Transport, std::string("stream transport error: ") +
+                                                              std::strerror(impl_->reactor->last_send_error()));
+  }
+  return results;
 }
 
 void MeshNode::wait_for_credit(const StreamHandle& handle, std::chrono::nanoseconds timeout) const {

@@ -1,13 +1,16 @@
 // The capabilities each known node last announced (REFERENCE §6.4 step 11,
 // §6.5, §6.6): newest version per node, local expiry, and filter queries.
-// Entries sit in one contiguous vector (an id -> slot map beside it), so a
-// query is a linear scan. Not thread-safe: the owner locks around it.
+// Entries sit in one contiguous vector (an id -> slot map beside it): a query
+// scans them, or, when it requires tags, only the nodes listed under its
+// rarest tag. Not thread-safe: the owner locks around it.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "net/capability/announcement.hpp"
@@ -48,9 +51,15 @@ class CapabilityIndex {
   };
 
   void erase_slot(std::size_t slot);
+  void list_tags(const Entry& entry);
+  void unlist_tags(const Entry& entry);
+  // Calls visit(entry) for every entry that may match: all, or those under the filter's rarest tag.
+  template <class Visit>
+  void for_candidates(const CapabilityFilter& filter, Visit&& visit) const;
 
   std::vector<Entry> entries_;
   std::unordered_map<std::uint64_t, std::size_t> slot_of_;
+  std::unordered_map<std::string, std::unordered_set<std::uint64_t>> nodes_by_tag_;
 };
 
 }  // namespace net::capability

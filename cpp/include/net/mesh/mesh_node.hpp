@@ -15,6 +15,7 @@
 
 #include "net/bus/event.hpp"
 #include "net/core/bytes.hpp"
+#include "net/core/error.hpp"
 #include "net/crypto/ed25519.hpp"
 #include "net/identity/subnet.hpp"
 #include "net/transport/socket_address.hpp"
@@ -124,6 +125,10 @@ class MeshNode {
   // All events or none: Error(Backpressure) when the credit window is short,
   // Error(NotConnected) when the stream or its session is gone.
   void send_on_stream(const StreamHandle& stream, std::span<const ByteView> events);
+  // One event to each peer on its stream `stream_id` (opened with `options`
+  // if needed), all sent in one batch: per peer, nullopt or why it failed.
+  std::vector<std::optional<Error>> send_to_each(std::span<const std::uint64_t> peers, std::uint64_t stream_id,
+                                                 const StreamOptions& options, ByteView event);
   // Waits until a credit grant for the stream arrives (or `timeout` passes,
   // or the stream is gone): what a sender refused for credit does before it tries again.
   void wait_for_credit(const StreamHandle& stream, std::chrono::nanoseconds timeout) const;
