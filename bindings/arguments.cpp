@@ -6,15 +6,12 @@
 namespace nb = nanobind;
 
 namespace net::python {
-namespace {
 
 [[noreturn]] void raise_type_error(const char* function, const char* name, const char* expected, nb::handle value) {
   PyErr_Format(PyExc_TypeError, "%s() argument '%s' must be %s, not %s", function, name, expected,
                Py_TYPE(value.ptr())->tp_name);
   throw nb::python_error();
 }
-
-}  // namespace
 
 std::uint64_t to_unsigned(nb::handle value, const char* function, const char* name, std::uint64_t max) {
   if (!PyLong_Check(value.ptr()) || PyBool_Check(value.ptr())) raise_type_error(function, name, "int", value);
@@ -134,6 +131,16 @@ std::vector<std::uint8_t> parse_hex(std::string_view text, const std::string& pr
     out[i] = static_cast<std::uint8_t>(digit(text[2 * i]) << 4 | digit(text[2 * i + 1]));
   }
   return out;
+}
+
+ByteView bytes_argument(nb::handle value, const char* name) {
+  if (!PyBytes_Check(value.ptr())) {
+    PyErr_Format(PyExc_TypeError, "argument '%s': '%s' object is not an instance of 'bytes'", name,
+                 Py_TYPE(value.ptr())->tp_name);
+    throw nb::python_error();
+  }
+  return {reinterpret_cast<const std::uint8_t*>(PyBytes_AS_STRING(value.ptr())),
+          static_cast<std::size_t>(PyBytes_GET_SIZE(value.ptr()))};
 }
 
 }  // namespace net::python

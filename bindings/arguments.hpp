@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "net/core/bytes.hpp"
+
 namespace net::python {
 
 class Arguments {
@@ -31,12 +33,19 @@ class Arguments {
   std::vector<nanobind::handle> values_;
 };
 
+// TypeError("<function>() argument '<name>' must be <expected>, not <type>").
+[[noreturn]] void raise_type_error(const char* function, const char* name, const char* expected,
+                                   nanobind::handle value);
+
 // An int argument as u64 <= max: OverflowError when negative or too large,
 // TypeError when not an int.
 std::uint64_t to_unsigned(nanobind::handle value, const char* function, const char* name, std::uint64_t max);
 
 // An int object as u64 <= max: OverflowError when negative or too large.
 std::uint64_t int_in_range(nanobind::handle integer, std::uint64_t max);
+
+// A bytes argument read in place (bytes only, not bytearray): TypeError otherwise.
+ByteView bytes_argument(nanobind::handle value, const char* name);
 
 // A str argument as UTF-8: TypeError when not a str.
 std::string to_str(nanobind::handle value, const char* function, const char* name);

@@ -81,19 +81,7 @@ bool reliable_from(const std::optional<std::string>& text) {
 
 std::optional<identity::PermissionToken> token_from(nb::handle token) {
   if (token.is_none()) return std::nullopt;
-  if (!PyBytes_Check(token.ptr())) {
-    raise(PyExc_TypeError, std::string("argument 'token' must be bytes, not ") + Py_TYPE(token.ptr())->tp_name);
-  }
-  return identity::PermissionToken::parse({reinterpret_cast<const std::uint8_t*>(PyBytes_AS_STRING(token.ptr())),
-                                           static_cast<std::size_t>(PyBytes_GET_SIZE(token.ptr()))});
-}
-
-ByteView strict_bytes(nb::handle value, const char* name) {
-  if (!PyBytes_Check(value.ptr())) {
-    raise(PyExc_TypeError, std::string("argument '") + name + "' must be bytes, not " + Py_TYPE(value.ptr())->tp_name);
-  }
-  return {reinterpret_cast<const std::uint8_t*>(PyBytes_AS_STRING(value.ptr())),
-          static_cast<std::size_t>(PyBytes_GET_SIZE(value.ptr()))};
+  return identity::PermissionToken::parse(bytes_argument(token, "token"));
 }
 
 nb::dict report_dict(const channel::PublishReport& report) {
@@ -239,7 +227,7 @@ void add_channel_methods(nb::module_& m, nb::class_<NetMesh>& cls) {
              std::optional<std::string> on_failure, nb::handle max_inflight) {
             require_open(node);
             channel::check_channel_name(channel);
-            const ByteView bytes = strict_bytes(payload, "payload");
+            const ByteView bytes = bytes_argument(payload, "payload");
             channel::PublishOptions options;
             options.reliable = reliable_from(reliability);
             options.on_failure = on_failure_from(on_failure);

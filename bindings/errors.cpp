@@ -14,6 +14,7 @@ PyObject* g_identity_error = nullptr;
 PyObject* g_token_error = nullptr;
 PyObject* g_channel_error = nullptr;
 PyObject* g_channel_auth_error = nullptr;
+PyObject* g_redex_error = nullptr;
 
 PyObject* python_class_for(ErrorKind kind) {
   switch (kind) {
@@ -26,6 +27,7 @@ PyObject* python_class_for(ErrorKind kind) {
     case ErrorKind::Token: return g_token_error;
     case ErrorKind::Channel: return g_channel_error;
     case ErrorKind::ChannelAuth: return g_channel_auth_error;
+    case ErrorKind::Redex: return g_redex_error;
     case ErrorKind::Connection:
     case ErrorKind::Transport:
     case ErrorKind::InvalidCursor:
@@ -77,6 +79,9 @@ void init_errors(nb::module_& m) {
                                                    "The publisher refused this subscriber: \"channel: unauthorized\".",
                                                    g_channel_error, nullptr);
   m.attr("ChannelAuthError") = nb::handle(g_channel_auth_error);
+  g_redex_error = PyErr_NewExceptionWithDoc("net._net.RedexError", "A RedEX operation failed: \"<op>: <detail>\".",
+                                            nullptr, nullptr);
+  m.attr("RedexError") = nb::handle(g_redex_error);
 
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
     try {

@@ -23,16 +23,6 @@ using identity::PermissionToken;
 
 [[noreturn]] void identity_error(const std::string& detail) { throw Error(ErrorKind::Identity, "identity: " + detail); }
 
-ByteView bytes_argument(nb::handle value, const char* name) {
-  if (!PyBytes_Check(value.ptr())) {
-    PyErr_Format(PyExc_TypeError, "argument '%s': '%s' object is not an instance of 'bytes'", name,
-                 Py_TYPE(value.ptr())->tp_name);
-    throw nb::python_error();
-  }
-  return {reinterpret_cast<const std::uint8_t*>(PyBytes_AS_STRING(value.ptr())),
-          static_cast<std::size_t>(PyBytes_GET_SIZE(value.ptr()))};
-}
-
 std::string str_argument(nb::handle value, const char* name) {
   if (!PyUnicode_Check(value.ptr())) {
     PyErr_Format(PyExc_TypeError, "argument '%s': '%s' object is not an instance of 'str'", name,

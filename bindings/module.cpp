@@ -7,6 +7,7 @@
 #include "identity.hpp"
 #include "keys.hpp"
 #include "mesh.hpp"
+#include "redex.hpp"
 
 NB_MODULE(_net, m) {
   m.doc() = "net: native engine (libnet) of the event bus and encrypted mesh";
@@ -16,4 +17,5 @@ NB_MODULE(_net, m) {
   net::python::init_keys(m);
   net::python::init_identity(m);
   net::python::init_mesh(m);
+  net::python::init_redex(m);
 }

@@ -21,6 +21,7 @@ enum class ErrorKind {
   Token,            ///< permission tokens ("token: <kind>"; Python TokenError)
   Channel,          ///< channel requests refused or failed ("channel: ..."; Python ChannelError)
   ChannelAuth,      ///< a publisher refused a subscriber ("channel: unauthorized"; Python ChannelAuthError)
+  Redex,            ///< RedEX logs (Python RedexError)
   ShutDown,         ///< the object was shut down
   Internal,         ///< a broken invariant; never expected
 };

@@ -1,0 +1,270 @@
+#include "net/redex/redex.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <thread>
+
+#include "net/core/error.hpp"
+#include "net/core/hash.hpp"
+#include "net/identity/channel_name.hpp"
+#include "segment_log.hpp"
+
+namespace net::redex {
+namespace {
+
+constexpr std::uint64_t kIndexRecordBytes = 20;  ///< what retention counts per event besides its payload
+
+std::uint64_t unix_ns() {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+std::uint32_t checksum_of(ByteView payload) {
+  return static_cast<std::uint32_t>(xxh3_64(payload.data(), payload.size()) & 0x0FFFFFFF);
+}
+
+struct Stored {
+  std::uint64_t seq;
+  std::uint64_t timestamp_ns;
+  std::shared_ptr<const Bytes> payload;
+  std::uint32_t checksum;
+};
+
+[[noreturn]] void throw_closed() { throw Error(ErrorKind::Redex, "file closed"); }
+
+}  // namespace
+
+struct RedexFile::State {
+  FileOptions options;
+  std::mutex mu;
+  std::condition_variable changed;  ///< appends and closes, for tails
+  std::deque<Stored> events;        ///< retained, seq increasing (gaps only where recovery skipped damage)
+  std::uint64_t next_seq = 0;
+  std::uint64_t evicted_through = 0;  ///< every seq below it is gone for good
+  std::uint64_t retained_bytes = 0;
+  std::unique_ptr<SegmentLog> log;
+  std::uint64_t unsynced = 0;
+  bool dirty = false;
+  bool closed = false;
+  std::uint64_t corrupt = 0;
+  std::thread syncer;  ///< fsync_interval: fdatasync when dirty
+  std::condition_variable stop_syncer;
+
+  // Drops what retention no longer keeps (mu held).
+  void evict(std::uint64_t now_ns) {
+    const auto& o = options;
+    const std::uint64_t age_floor =
+        o.retention_max_age_ns && now_ns > *o.retention_max_age_ns ? now_ns - *o.retention_max_age_ns : 0;
+    bool evicted = false;
+    while (!events.empty() && ((o.retention_max_events && events.size() > *o.retention_max_events) ||
+                               (o.retention_max_bytes && retained_bytes > *o.retention_max_bytes) ||
+                               (o.retention_max_age_ns && events.front().timestamp_ns < age_floor))) {
+      retained_bytes -= kIndexRecordBytes + events.front().payload->size();
+      evicted_through = events.front().seq + 1;
+      events.pop_front();
+      evicted = true;
+    }
+    if (evicted && log) log->drop_before(events.empty() ? next_seq : events.front().seq);
+  }
+
+  void keep(std::uint64_t seq, std::uint64_t timestamp_ns, Bytes payload) {
+    const std::uint32_t checksum = checksum_of(payload);
+    retained_bytes += kIndexRecordBytes + payload.size();
+    events.push_back({seq, timestamp_ns, std::make_shared<const Bytes>(std::move(payload)), checksum});
+  }
+
+  // Stores and logs a run of payloads (mu held); the first seq.
+  std::uint64_t append(std::span<const ByteView> payloads) {
+    if (closed) throw_closed();
+    for (const ByteView payload : payloads) {
+      if (payload.size() > kMaxPayload) {
+        throw Error(ErrorKind::Redex, "payload too large: " + std::to_string(payload.size()) + " bytes (max " +
+                                          std::to_string(kMaxPayload) + ")");
+      }
+    }
+    const std::uint64_t first = next_seq;
+    const std::uint64_t now = unix_ns();
+    if (log) {
+      std::vector<RecordView> records;
+      records.reserve(payloads.size());
+      for (std::size_t i = 0; i < payloads.size(); ++i) records.push_back({first + i, now, payloads[i]});
+      log->append(records);
+    }
+    for (const ByteView payload : payloads) keep(next_seq++, now, Bytes(payload.begin(), payload.end()));
+    evict(now);
+    if (log) {
+      unsynced += payloads.size();
+      dirty = true;
+      if (options.fsync_every_n && unsynced >= *options.fsync_every_n) sync_now();
+    }
+    changed.notify_all();
+    return first;
+  }
+
+  void sync_now() {
+    if (!log || !dirty) return;
+    log->sync();
+    dirty = false;
+    unsynced = 0;
+  }
+
+  std::deque<Stored>::iterator first_at_or_after(std::uint64_t seq) {
+    return std::lower_bound(events.begin(), events.end(), seq,
+                            [](const Stored& stored, std::uint64_t value) { return stored.seq < value; });
+  }
+};
+
+RedexFile::RedexFile(std::string name, const FileOptions& options)
+    : name_(std::move(name)), state_(std::make_unique<State>()) {
+  state_->options = options;
+}
+
+std::shared_ptr<RedexFile> RedexFile::open(const std::string& name, const FileOptions& options,
+                                           const std::optional<std::filesystem::path>& directory) {
+  std::shared_ptr<RedexFile> file(new RedexFile(name, options));
+  State& state = *file->state_;
+  if (options.persistent) {
+    std::vector<Record> recovered;
+    state.log = std::make_unique<SegmentLog>(*directory / name, recovered);
+    state.corrupt = state.log->corrupt_records();
+    state.next_seq = state.log->end_seq();
+    state.evicted_through = recovered.empty() ? state.next_seq : recovered.front().seq;
+    for (Record& record : recovered) state.keep(record.seq, record.timestamp_ns, std::move(record.payload));
+    state.evict(unix_ns());
+  }
+  if (options.persistent && options.fsync_interval) {
+    State* raw = &state;
+    state.syncer = std::thread([raw, interval = *options.fsync_interval] {
+      std::unique_lock lock(raw->mu);
+      while (!raw->closed) {
+        raw->stop_syncer.wait_for(lock, interval);
+        if (!raw->closed) raw->sync_now();
+      }
+    });
+  }
+  return file;
+}
+
+RedexFile::~RedexFile() { close(); }
+
+std::uint64_t RedexFile::append(ByteView payload) {
+  std::lock_guard lock(state_->mu);
+  return state_->append({&payload, 1});
+}
+
+std::optional<std::uint64_t> RedexFile::append_batch(std::span<const ByteView> payloads) {
+  std::lock_guard lock(state_->mu);
+  if (state_->closed) throw_closed();
+  if (payloads.empty()) return std::nullopt;
+  return state_->append(payloads);
+}
+
+std::vector<Event> RedexFile::read_range(std::uint64_t start, std::uint64_t end) {
+  std::lock_guard lock(state_->mu);
+  state_->evict(unix_ns());
+  std::vector<Event> out;
+  for (auto it = state_->first_at_or_after(start); it != state_->events.end() && it->seq < end; ++it) {
+    out.push_back({it->seq, it->payload, it->checksum});
+  }
+  return out;
+}
+
+std::size_t RedexFile::size() {
+  std::lock_guard lock(state_->mu);
+  state_->evict(unix_ns());
+  return state_->events.size();
+}
+
+std::unique_ptr<Tail> RedexFile::tail(std::uint64_t from_seq) {
+  return std::unique_ptr<Tail>(new Tail(shared_from_this(), from_seq));
+}
+
+void RedexFile::sync() {
+  std::lock_guard lock(state_->mu);
+  if (state_->closed) throw_closed();
+  state_->sync_now();
+}
+
+void RedexFile::close() {
+  {
+    std::lock_guard lock(state_->mu);
+    if (state_->closed) return;
+    state_->sync_now();
+    state_->closed = true;
+    state_->changed.notify_all();
+    state_->stop_syncer.notify_all();
+  }
+  if (state_->syncer.joinable()) state_->syncer.join();
+}
+
+bool RedexFile::closed() const {
+  std::lock_guard lock(state_->mu);
+  return state_->closed;
+}
+
+std::uint64_t RedexFile::corrupt_records() const {
+  std::lock_guard lock(state_->mu);
+  return state_->corrupt;
+}
+
+Tail::Status Tail::next(Event& out, std::chrono::nanoseconds wait) {
+  RedexFile::State& state = *file_->state_;
+  std::unique_lock lock(state.mu);
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    if (closed_ || state.closed) return Status::Ended;
+    state.evict(unix_ns());
+    if (next_seq_ < state.evicted_through) {
+      closed_ = true;
+      throw Error(ErrorKind::Redex, "tail subscriber lagged; stream disconnected");
+    }
+    const auto it = state.first_at_or_after(next_seq_);
+    if (it != state.events.end()) {
+      out = {it->seq, it->payload, it->checksum};
+      next_seq_ = it->seq + 1;
+      return Status::Event;
+    }
+    if (state.changed.wait_until(lock, deadline) == std::cv_status::timeout) {
+      if (closed_ || state.closed) return Status::Ended;
+      if (state.first_at_or_after(next_seq_) == state.events.end()) return Status::Timeout;
+    }
+  }
+}
+
+void Tail::close() {
+  std::lock_guard lock(file_->state_->mu);
+  closed_ = true;
+  file_->state_->changed.notify_all();
+}
+
+Redex::Redex(std::optional<std::filesystem::path> persistent_dir) : dir_(std::move(persistent_dir)) {}
+
+Redex::~Redex() = default;
+
+std::shared_ptr<RedexFile> Redex::open_file(const std::string& name, const FileOptions& options) {
+  if (const auto reason = identity::channel_name_error(name)) throw Error(ErrorKind::Redex, *reason);
+  if (options.fsync_every_n && options.fsync_interval) {
+    throw Error(ErrorKind::Redex, "fsync_every_n and fsync_interval_ms are mutually exclusive");
+  }
+  if (options.fsync_every_n && *options.fsync_every_n == 0) throw Error(ErrorKind::Redex, "fsync_every_n must be > 0");
+  if (options.fsync_interval && options.fsync_interval->count() == 0) {
+    throw Error(ErrorKind::Redex, "fsync_interval_ms must be > 0");
+  }
+  std::lock_guard lock(mutex_);
+  if (const auto open = files_.find(name); open != files_.end() && !open->second->closed()) return open->second;
+  if (options.persistent && !dir_) {
+    throw Error(ErrorKind::Redex,
+                "open_file: channel error: config.persistent=true requires Redex::with_persistent_dir(...)");
+  }
+  try {
+    auto file = RedexFile::open(name, options, dir_);
+    files_[name] = file;
+    return file;
+  } catch (const Error& e) {
+    throw Error(ErrorKind::Redex, std::string("open_file: ") + e.what());
+  }
+}
+
+}  // namespace net::redex
