@@ -104,8 +104,9 @@ void init_redex(nb::module_& m) {
       .def(
           "append_batch",
           [](PyRedexFile& self, nb::handle payloads) {
-            if (!PyList_Check(payloads.ptr())) {
-              raise_type_error("append_batch", "payloads", "list", payloads);
+            // Any sequence but str/bytes, as PyO3 extracts a Vec.
+            if (PyUnicode_Check(payloads.ptr()) || PyBytes_Check(payloads.ptr()) || !PySequence_Check(payloads.ptr())) {
+              raise_type_error("append_batch", "payloads", "a list of bytes", payloads);
             }
             const nb::object items = nb::steal(PySequence_Tuple(payloads.ptr()));  // pinned while unlocked
             std::vector<ByteView> views;

@@ -230,13 +230,21 @@ TEST_CASE("redex: recovery cuts a torn tail and skips damaged records", "[redex]
     CHECK(seqs(file->read_range(0, 100)) == std::vector<std::uint64_t>{0, 1, 2, 3, 4, 6, 7, 8, 9});
     CHECK(file->append(view("next")) == 10);
   }
-  SECTION("garbage instead of a file header") {
-    std::filesystem::resize_file(segment, 3);
-    Redex manager(dir.path);
-    auto file = manager.open_file("log", persistent());
-    CHECK(file->size() == 0);
-    CHECK(file->corrupt_records() == 1);
-    CHECK(file->append(view("fresh")) == 0);
+  for (const std::uintmax_t cut : {std::uintmax_t{0}, std::uintmax_t{3}}) {
+    DYNAMIC_SECTION("a segment cut to " << cut << " bytes, without its file header") {
+      std::filesystem::resize_file(segment, cut);
+      {
+        Redex manager(dir.path);
+        auto file = manager.open_file("log", persistent());
+        CHECK(file->size() == 0);
+        CHECK(file->corrupt_records() == 1);
+        CHECK(file->append(view("fresh")) == 0);
+      }
+      Redex again(dir.path);
+      const auto events = again.open_file("log", persistent())->read_range(0, 10);
+      REQUIRE(events.size() == 1);
+      CHECK(text(events[0]) == "fresh");
+    }
   }
 }
 

@@ -141,8 +141,9 @@ void SegmentLog::recover(Segment& segment, bool last, std::vector<Record>& out) 
       out.push_back(std::move(record));
     }
   }
-  if (last && valid_end < bytes.size()) {
-    // A torn tail: cut it so new records follow the last whole one.
+  if (last && (valid_end == 0 || valid_end < bytes.size())) {
+    // A torn tail: cut it so new records follow the last whole one (after a
+    // file header, written anew when it was missing).
     if (valid_end == 0) {
       const int fd = ::open(segment.path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
       if (fd < 0 || ::write(fd, kFileHeader, sizeof kFileHeader) != sizeof kFileHeader || ::fsync(fd) != 0) {
