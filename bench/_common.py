@@ -8,32 +8,40 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_VENV_PYTHON = BENCH_DIR.parent / ".venv" / "bin" / "python"
-ORIGINAL_VENV = Path.home() / ".cache" / "net-bench" / "venv-0.12.0"
-ORIGINAL_REQUIREMENT = "ai2070-net==0.12.0"
+ORIGINAL_VERSION = "0.12.0"  # the version the contract is written against (API.md)
+
+
+def original_venv(version=ORIGINAL_VERSION):
+    return Path.home() / ".cache" / "net-bench" / f"venv-{version}"
+
+
+ORIGINAL_VENV = original_venv()
+ORIGINAL_REQUIREMENT = f"ai2070-net=={ORIGINAL_VERSION}"
 
 
 def ours_command():
     return [str(REPO_VENV_PYTHON) if REPO_VENV_PYTHON.exists() else sys.executable]
 
 
-def original_command():
-    """Command running the original's interpreter, isolated (-I) from PYTHONPATH and user site so
-    it can only import the original; installs it into its own venv if needed; None if that fails."""
-    python = [str(ORIGINAL_VENV / "bin" / "python"), "-I"]
+def original_command(version=ORIGINAL_VERSION):
+    """Command running the interpreter of the original `version` (0.12.0 unless a benchmark
+    needs a later one, e.g. RedEX is only in the 0.18.0 wheel), isolated (-I) from PYTHONPATH
+    and user site so it can only import the original; installs it into its own venv
+    (~/.cache/net-bench/venv-<version>) if needed; None if that fails."""
+    venv, requirement = original_venv(version), f"ai2070-net=={version}"
+    python = [str(venv / "bin" / "python"), "-I"]
     try:
-        if not ORIGINAL_VENV.exists():
-            print(f"note: creating {ORIGINAL_VENV}", file=sys.stderr)
-            subprocess.run(["python3", "-m", "venv", str(ORIGINAL_VENV)], check=True)
+        if not venv.exists():
+            print(f"note: creating {venv}", file=sys.stderr)
+            subprocess.run(["python3", "-m", "venv", str(venv)], check=True)
         if (
             subprocess.run(
                 [*python, "-c", "import net"], capture_output=True, check=False
             ).returncode
             != 0
         ):
-            print(f"note: installing {ORIGINAL_REQUIREMENT} into {ORIGINAL_VENV}", file=sys.stderr)
-            subprocess.run(
-                [*python, "-m", "pip", "install", "-q", ORIGINAL_REQUIREMENT], check=True
-            )
+            print(f"note: installing {requirement} into {venv}", file=sys.stderr)
+            subprocess.run([*python, "-m", "pip", "install", "-q", requirement], check=True)
     except (OSError, subprocess.CalledProcessError) as exc:
         print(f"note: could not install the original ({exc}); showing ours only", file=sys.stderr)
         return None
@@ -49,9 +57,9 @@ def native_tool(name):
     return None
 
 
-def side_by_side_parser(what):
+def side_by_side_parser(what, version=ORIGINAL_VERSION):
     """The options every side-by-side benchmark takes: --quick, --no-original, --markdown."""
-    parser = argparse.ArgumentParser(description=f"{what}, ours vs the original 0.12.0.")
+    parser = argparse.ArgumentParser(description=f"{what}, ours vs the original {version}.")
     parser.add_argument("--quick", action="store_true", help="small counts (a smoke run)")
     parser.add_argument("--no-original", action="store_true", help="benchmark ours only")
     parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")

@@ -12,6 +12,7 @@
 #include <cstdio>
 
 #include "arguments.hpp"
+#include "fast_method.hpp"
 #include "net/core/error.hpp"
 #include "net/redex/redex.hpp"
 
@@ -30,7 +31,7 @@ struct PyRedexEvent {
 };
 
 PyRedexEvent to_python(const redex::Event& event) {
-  return {event.seq, nb::bytes(event.payload->data(), event.payload->size()), event.checksum};
+  return {event.seq, nb::bytes(event.payload.data.get(), event.payload.size), event.checksum};
 }
 
 // Runs `call`, re-raising RedEX errors as "<operation>: <message>".
@@ -46,6 +47,12 @@ auto with_op(const char* operation, Call&& call) {
 struct PyRedexFile {
   std::shared_ptr<redex::RedexFile> file;
 };
+
+// RedexFile.append, called once per event: a plain vectorcall method.
+nb::object append(PyRedexFile& self, nb::handle payload) {
+  const ByteView bytes = bytes_argument(payload, "payload");
+  return nb::steal(PyLong_FromUnsignedLongLong(with_op("append", [&] { return self.file->append(bytes); })));
+}
 
 struct PyTailIter {
   std::unique_ptr<redex::Tail> tail;
@@ -92,15 +99,11 @@ void init_redex(nb::module_& m) {
       .def(
           "close", [](PyTailIter& iter) { iter.tail->close(); }, "Ends the iteration (idempotent).");
 
-  nb::class_<PyRedexFile>(m, "RedexFile", "A named append-only log (Redex.open_file()).")
-      .def(
-          "append",
-          [](PyRedexFile& self, nb::handle payload) {
-            const ByteView bytes = bytes_argument(payload, "payload");
-            return with_op("append", [&] { return self.file->append(bytes); });
-          },
-          "payload"_a, nb::sig("def append(self, payload: bytes) -> int"),
-          "Appends one event; returns its sequence number.")
+  nb::class_<PyRedexFile> file_class(m, "RedexFile", "A named append-only log (Redex.open_file()).");
+  OneArgumentMethod<PyRedexFile, &append>::add_to(file_class, "RedexFile", "append", "payload",
+                                                  "append($self, /, payload)\n--\n\n"
+                                                  "Appends one event; returns its sequence number.");
+  file_class
       .def(
           "append_batch",
           [](PyRedexFile& self, nb::handle payloads) {

@@ -21,3 +21,7 @@ Net.ingest_raw$:
 Net.ingest$:
     def ingest(self, event: dict) -> IngestResult | None:
         """Stores json.dumps(event) as one event."""
+
+RedexFile.append$:
+    def append(self, payload: bytes) -> int:
+        """Appends one event; returns its sequence number."""

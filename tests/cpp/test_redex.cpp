@@ -42,7 +42,10 @@ std::string numbered(std::string prefix, int i) {
   return prefix;
 }
 
-std::string text(const Event& event) { return {event.payload->begin(), event.payload->end()}; }
+std::string text(const Event& event) {
+  const ByteView bytes = event.payload.bytes();
+  return {bytes.begin(), bytes.end()};
+}
 
 std::vector<std::uint64_t> seqs(const std::vector<Event>& events) {
   std::vector<std::uint64_t> out;

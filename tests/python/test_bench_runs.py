@@ -63,3 +63,18 @@ def test_channels_benchmark_runs_every_fan_out_and_the_discovery_table():
     out = run("channels.py", "--quick", "--no-original")
     for row in ("\n1 ", "\n4 ", "\n16 ", "find_nodes({})", "verify_token/s"):
         assert row in out
+
+
+def test_storage_benchmark_runs_and_prints_every_row():
+    out = run("storage.py", "--quick", "--no-original")
+    for row in (
+        "append 8 B",
+        "append 1 KiB",
+        "append_batch 1000 x 256 B",
+        "fsync_interval_ms=100",
+        "fsync_every_n=1",
+        "raw write+fdatasync",
+        "append -> tail next()",
+    ):
+        assert row in out
+    assert "n/a: ours" not in out  # every row of ours ran

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <deque>
+#include <cstring>
 #include <thread>
+#include <vector>
 
+#include "net/core/clock.hpp"
 #include "net/core/error.hpp"
 #include "net/core/hash.hpp"
 #include "net/identity/channel_name.hpp"
@@ -15,11 +17,44 @@ namespace {
 
 constexpr std::uint64_t kIndexRecordBytes = 20;  ///< what retention counts per event besides its payload
 
+constexpr std::size_t kChunkBytes = 256 << 10;  ///< small payloads share chunks of this size
+
+// Unix time for append stamps and age retention, read at the cost of the
+// TSC: the wall clock's offset from the monotonic clock is taken once.
 std::uint64_t unix_ns() {
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  static const std::uint64_t offset =
+      static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+              .count()) -
+      monotonic_ns();
+  return offset + fast_monotonic_ns();
 }
+
+// Payload bytes: small ones packed into shared chunks (one allocation per
+// chunk, not per event); an event keeps its chunk alive through an aliasing
+// shared_ptr, so evicted or read events need no bookkeeping.
+class PayloadArena {
+ public:
+  Payload copy(ByteView payload) {
+    if (payload.size() > kChunkBytes / 8) {
+      auto data = std::make_shared_for_overwrite<std::uint8_t[]>(payload.size());
+      std::memcpy(data.get(), payload.data(), payload.size());
+      return {std::move(data), payload.size()};
+    }
+    if (!chunk_ || kChunkBytes - used_ < payload.size()) {
+      chunk_ = std::make_shared_for_overwrite<std::uint8_t[]>(kChunkBytes);
+      used_ = 0;
+    }
+    std::uint8_t* at = chunk_.get() + used_;
+    if (!payload.empty()) std::memcpy(at, payload.data(), payload.size());
+    used_ += payload.size();
+    return {std::shared_ptr<const std::uint8_t[]>(chunk_, at), payload.size()};
+  }
+
+ private:
+  std::shared_ptr<std::uint8_t[]> chunk_;
+  std::size_t used_ = 0;
+};
 
 std::uint32_t checksum_of(ByteView payload) {
   return static_cast<std::uint32_t>(xxh3_64(payload.data(), payload.size()) & 0x0FFFFFFF);
@@ -28,8 +63,32 @@ std::uint32_t checksum_of(ByteView payload) {
 struct Stored {
   std::uint64_t seq;
   std::uint64_t timestamp_ns;
-  std::shared_ptr<const Bytes> payload;
+  Payload payload;
   std::uint32_t checksum;
+};
+
+// The retained events: a vector whose evicted front is skipped by an index
+// and erased in bulk (a deque allocates every 512 bytes; this amortizes).
+class Retained {
+ public:
+  using iterator = std::vector<Stored>::iterator;
+  iterator begin() { return events_.begin() + static_cast<std::ptrdiff_t>(head_); }
+  iterator end() { return events_.end(); }
+  bool empty() const noexcept { return head_ == events_.size(); }
+  std::size_t size() const noexcept { return events_.size() - head_; }
+  const Stored& front() const { return events_[head_]; }
+  void push_back(Stored stored) { events_.push_back(std::move(stored)); }
+  void pop_front() {
+    events_[head_++].payload = {};  // frees its bytes now
+    if (head_ >= 4096 && head_ * 2 >= events_.size()) {
+      events_.erase(events_.begin(), events_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
+    }
+  }
+
+ private:
+  std::vector<Stored> events_;
+  std::size_t head_ = 0;
 };
 
 [[noreturn]] void throw_closed() { throw Error(ErrorKind::Redex, "file closed"); }
@@ -40,7 +99,8 @@ struct RedexFile::State {
   FileOptions options;
   std::mutex mu;
   std::condition_variable changed;  ///< appends and closes, for tails
-  std::deque<Stored> events;        ///< retained, seq increasing (gaps only where recovery skipped damage)
+  Retained events;                  ///< seq increasing (gaps only where recovery skipped damage)
+  PayloadArena arena;
   std::uint64_t next_seq = 0;
   std::uint64_t evicted_through = 0;  ///< every seq below it is gone for good
   std::uint64_t retained_bytes = 0;
@@ -61,7 +121,7 @@ struct RedexFile::State {
     while (!events.empty() && ((o.retention_max_events && events.size() > *o.retention_max_events) ||
                                (o.retention_max_bytes && retained_bytes > *o.retention_max_bytes) ||
                                (o.retention_max_age_ns && events.front().timestamp_ns < age_floor))) {
-      retained_bytes -= kIndexRecordBytes + events.front().payload->size();
+      retained_bytes -= kIndexRecordBytes + events.front().payload.size;
       evicted_through = events.front().seq + 1;
       events.pop_front();
       evicted = true;
@@ -69,10 +129,9 @@ struct RedexFile::State {
     if (evicted && log) log->drop_before(events.empty() ? next_seq : events.front().seq);
   }
 
-  void keep(std::uint64_t seq, std::uint64_t timestamp_ns, Bytes payload) {
-    const std::uint32_t checksum = checksum_of(payload);
+  void keep(std::uint64_t seq, std::uint64_t timestamp_ns, ByteView payload) {
     retained_bytes += kIndexRecordBytes + payload.size();
-    events.push_back({seq, timestamp_ns, std::make_shared<const Bytes>(std::move(payload)), checksum});
+    events.push_back({seq, timestamp_ns, arena.copy(payload), checksum_of(payload)});
   }
 
   // Stores and logs a run of payloads (mu held); the first seq.
@@ -92,7 +151,7 @@ struct RedexFile::State {
       for (std::size_t i = 0; i < payloads.size(); ++i) records.push_back({first + i, now, payloads[i]});
       log->append(records);
     }
-    for (const ByteView payload : payloads) keep(next_seq++, now, Bytes(payload.begin(), payload.end()));
+    for (const ByteView payload : payloads) keep(next_seq++, now, payload);
     evict(now);
     if (log) {
       unsynced += payloads.size();
@@ -110,7 +169,7 @@ struct RedexFile::State {
     unsynced = 0;
   }
 
-  std::deque<Stored>::iterator first_at_or_after(std::uint64_t seq) {
+  Retained::iterator first_at_or_after(std::uint64_t seq) {
     return std::lower_bound(events.begin(), events.end(), seq,
                             [](const Stored& stored, std::uint64_t value) { return stored.seq < value; });
   }
@@ -131,7 +190,7 @@ std::shared_ptr<RedexFile> RedexFile::open(const std::string& name, const FileOp
     state.corrupt = state.log->corrupt_records();
     state.next_seq = state.log->end_seq();
     state.evicted_through = recovered.empty() ? state.next_seq : recovered.front().seq;
-    for (Record& record : recovered) state.keep(record.seq, record.timestamp_ns, std::move(record.payload));
+    for (const Record& record : recovered) state.keep(record.seq, record.timestamp_ns, record.payload);
     state.evict(unix_ns());
   }
   if (options.persistent && options.fsync_interval) {

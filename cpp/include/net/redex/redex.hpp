@@ -31,9 +31,16 @@ struct FileOptions {
   std::optional<std::uint64_t> retention_max_age_ns;
 };
 
+// A payload in one allocation, shared by the file and its readers.
+struct Payload {
+  std::shared_ptr<const std::uint8_t[]> data;
+  std::size_t size = 0;
+  ByteView bytes() const noexcept { return {data.get(), size}; }
+};
+
 struct Event {
   std::uint64_t seq = 0;
-  std::shared_ptr<const Bytes> payload;
+  Payload payload;
   std::uint32_t checksum = 0;  ///< low 28 bits of xxh3_64(payload)
 };
 

@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+# bench/_storage_worker.py: the RedEX operations of bench/storage.py under whichever `net` this
+# interpreter imports (ours, or the original 0.18.0: RedEX is not in the 0.12.0 wheel); prints
+# JSON. Every row runs in a process of its own (`--row NAME`), so a row that kills its process
+# (the original 0.18.0 aborts on a Rust panic when a persistent file is opened from Python)
+# becomes a null result with a note instead of ending the run, and the heap of one row does not
+# weigh on the next.
+#
+# Usage: _storage_worker.py [--quick]            all rows -> {"rows": ..., "latency": ..., "notes": ...}
+#        _storage_worker.py [--quick] --row NAME one row -> its result
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+REPS = 3  # best of
+DISK_PAYLOAD = 256
+BATCH, BATCH_PAYLOAD = 1000, 256
+
+HEAP_ROWS = {"append 8 B": 8, "append 32 B": 32, "append 256 B": 256, "append 1 KiB": 1024}
+BATCH_ROW = f"append_batch {BATCH} x {BATCH_PAYLOAD} B (events)"
+INTERVAL_ROW = f"disk append {DISK_PAYLOAD} B, fsync_interval_ms=100"
+EVERY_ROW = f"disk append {DISK_PAYLOAD} B, fsync_every_n=1"
+RAW_ROW = f"raw write+fdatasync {DISK_PAYLOAD} B"
+TAIL_ROW = "tail latency"
+THROUGHPUT_ROWS = [*HEAP_ROWS, BATCH_ROW, INTERVAL_ROW, EVERY_ROW, RAW_ROW]
+
+
+def counts(quick):
+    scale = 20 if quick else 1
+    return {
+        "heap": 200_000 // scale,
+        "heap 1 KiB": 100_000 // scale,
+        "batches": 200 // scale,
+        "interval": 50_000 // scale,
+        "every": 3_000 // scale,
+        "tail": 5_000 // scale,
+    }
+
+
+def throughput(events, seconds, size):
+    return {"ops": events / seconds, "mbps": events * size / seconds / 1e6}
+
+
+def best(measure):
+    """The best of REPS runs of `measure()`, which returns a throughput dict."""
+    return max((measure() for _ in range(REPS)), key=lambda result: result["ops"])
+
+
+def heap_append(size, count):
+    import net
+
+    def measure():
+        file = net.Redex().open_file("bench/heap")
+        append, payload = file.append, bytes(size)
+        start = time.perf_counter()
+        for _ in range(count):
+            append(payload)
+        elapsed = time.perf_counter() - start
+        file.close()
+        return throughput(count, elapsed, size)
+
+    return best(measure)
+
+
+def heap_batch(batches):
+    import net
+
+    def measure():
+        file = net.Redex().open_file("bench/batch")
+        batch = [bytes(BATCH_PAYLOAD)] * BATCH
+        start = time.perf_counter()
+        for _ in range(batches):
+            file.append_batch(batch)
+        elapsed = time.perf_counter() - start
+        file.close()
+        return throughput(batches * BATCH, elapsed, BATCH_PAYLOAD)
+
+    return best(measure)
+
+
+def disk_append(count, **fsync):
+    import net
+
+    def measure():
+        with tempfile.TemporaryDirectory(prefix="redex-bench-") as directory:
+            file = net.Redex(persistent_dir=directory).open_file(
+                "bench/disk", persistent=True, **fsync
+            )
+            append, payload = file.append, bytes(DISK_PAYLOAD)
+            start = time.perf_counter()
+            for _ in range(count):
+                append(payload)
+            elapsed = time.perf_counter() - start
+            file.close()
+        return throughput(count, elapsed, DISK_PAYLOAD)
+
+    return best(measure)
+
+
+def raw_fdatasync(count):
+    """The ceiling of an append that is on disk when it returns: os.write + os.fdatasync of the
+    same payload, in the same temporary directory."""
+
+    def measure():
+        with tempfile.TemporaryDirectory(prefix="redex-bench-") as directory:
+            fd = os.open(os.path.join(directory, "raw"), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+            payload = bytes(DISK_PAYLOAD)
+            try:
+                start = time.perf_counter()
+                for _ in range(count):
+                    os.write(fd, payload)
+                    os.fdatasync(fd)
+                elapsed = time.perf_counter() - start
+            finally:
+                os.close(fd)
+        return throughput(count, elapsed, DISK_PAYLOAD)
+
+    return best(measure)
+
+
+def tail_latency(samples):
+    """Append -> the tail thread's next() returning, one event in flight at a time (the next append
+    waits until the tail has it); p50/p99 in microseconds."""
+    import net
+
+    file = net.Redex().open_file("bench/tail")
+    tail = file.tail()
+    warmup = max(samples // 10, 10)
+    sent_at = [0] * (warmup + samples)
+    latencies = []
+    received = threading.Event()
+
+    def follow():
+        for event in tail:
+            latencies.append(time.perf_counter_ns() - sent_at[event.seq])
+            received.set()
+            if len(latencies) == len(sent_at):
+                return
+
+    thread = threading.Thread(target=follow, daemon=True)
+    thread.start()
+    payload = bytes(64)
+    for seq in range(len(sent_at)):
+        received.clear()
+        sent_at[seq] = time.perf_counter_ns()
+        file.append(payload)
+        if not received.wait(10):
+            raise RuntimeError(f"the tail did not deliver seq {seq} within 10 s")
+    thread.join(10)
+    tail.close()
+    file.close()
+    measured = sorted(latencies[warmup:])
+    return {
+        "p50_us": measured[len(measured) // 2] / 1e3,
+        "p99_us": measured[min(len(measured) - 1, len(measured) * 99 // 100)] / 1e3,
+    }
+
+
+def run_row(name, quick):
+    n = counts(quick)
+    if name in HEAP_ROWS:
+        size = HEAP_ROWS[name]
+        return heap_append(size, n["heap 1 KiB"] if size >= 1024 else n["heap"])
+    if name == BATCH_ROW:
+        return heap_batch(n["batches"])
+    if name == INTERVAL_ROW:
+        return disk_append(n["interval"], fsync_interval_ms=100)
+    if name == EVERY_ROW:
+        return disk_append(n["every"], fsync_every_n=1)
+    if name == RAW_ROW:
+        return raw_fdatasync(n["every"])
+    if name == TAIL_ROW:
+        return tail_latency(n["tail"])
+    raise SystemExit(f"unknown row {name!r}")
+
+
+def failure_note(stderr, returncode):
+    """One line saying why a row's process failed: the panic or the exception, if any."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    for line in lines:
+        if "panicked at" in line:  # a Rust panic: the line after it is the message
+            message = lines[lines.index(line) + 1] if line != lines[-1] else ""
+            return f"panicked: {message}".rstrip(": ")
+    if lines:
+        return lines[-1]
+    return f"exit status {returncode}"
+
+
+def run_all(quick):
+    python = [sys.executable, *(["-I"] if sys.flags.isolated else [])]
+    results, notes = {}, {}
+    for name in [*THROUGHPUT_ROWS, TAIL_ROW]:
+        cmd = [*python, __file__, "--row", name, *(["--quick"] if quick else [])]
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+        except subprocess.TimeoutExpired:
+            results[name], notes[name] = None, "timed out after 600 s"
+            continue
+        if done.returncode == 0:
+            results[name] = json.loads(done.stdout)
+        else:
+            results[name], notes[name] = None, failure_note(done.stderr, done.returncode)
+    latency = results.pop(TAIL_ROW)
+    return {"rows": results, "latency": latency, "notes": notes}
+
+
+def main():
+    quick = "--quick" in sys.argv
+    if "--row" in sys.argv:
+        print(json.dumps(run_row(sys.argv[sys.argv.index("--row") + 1], quick)))
+    else:
+        print(json.dumps(run_all(quick)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+# bench/storage.py: RedEX append-only logs, ours vs the original ai2070-net 0.18.0 (RedEX is not
+# in the 0.12.0 wheel), side by side: heap appends of 8 B..1 KiB and batches of 1000 (ops/s and
+# MB/s), append -> tail latency (p50/p99), and disk appends with fsync_interval_ms=100 and
+# fsync_every_n=1 next to the ceiling of the latter, a raw os.write + os.fdatasync of the same
+# payload in the same temporary directory. Best of 3 runs per row.
+#
+# The original 0.18.0 aborts (a Rust panic: no Tokio runtime) when a persistent file is opened
+# from Python, so its disk rows show n/a with that note. Its fsync_every_n only signals a
+# background fsync; ours fsyncs before the append returns.
+#
+# Usage: bench/storage.py [--quick] [--no-original] [--markdown]
+import json
+import os
+import subprocess
+import sys
+
+from _common import (
+    BENCH_DIR,
+    cpu_model,
+    original_command,
+    ours_command,
+    ratio,
+    render,
+    side_by_side_parser,
+)
+
+WORKER = BENCH_DIR / "_storage_worker.py"
+ORIGINAL_VERSION = "0.18.0"
+EVERY_ROW = "disk append 256 B, fsync_every_n=1"
+RAW_ROW = "raw write+fdatasync 256 B"
+
+
+def run(command, quick):
+    cmd = [*command, str(WORKER)] + (["--quick"] if quick else [])
+    return json.loads(subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True).stdout)
+
+
+def cell(result, key, scale=1.0, digits=1):
+    return "n/a" if result is None else f"{result[key] / scale:.{digits}f}"
+
+
+def of_ceiling(side):
+    rows = side["rows"] if side else {}
+    every, raw = rows.get(EVERY_ROW), rows.get(RAW_ROW)
+    return ratio(every and every["ops"], raw and raw["ops"])
+
+
+def main():
+    args = side_by_side_parser("RedEX storage", ORIGINAL_VERSION).parse_args()
+    original_cmd = None if args.no_original else original_command(ORIGINAL_VERSION)
+    ours = run(ours_command(), args.quick)
+    theirs = None
+    if original_cmd is not None:
+        try:
+            theirs = run(original_cmd, args.quick)
+        except subprocess.CalledProcessError:
+            print("note: the original's run failed; showing ours only", file=sys.stderr)
+
+    rows = []
+    for operation, mine in ours["rows"].items():
+        other = theirs["rows"].get(operation) if theirs else None
+        rows.append(
+            [
+                operation,
+                cell(mine, "ops", 1e3),
+                cell(mine, "mbps"),
+                cell(other, "ops", 1e3),
+                cell(other, "mbps"),
+                ratio(mine and mine["ops"], other and other["ops"]),
+            ]
+        )
+    latency = [
+        [
+            "append -> tail next()",
+            cell(ours["latency"], "p50_us"),
+            cell(ours["latency"], "p99_us"),
+            cell(theirs and theirs["latency"], "p50_us"),
+            cell(theirs and theirs["latency"], "p99_us"),
+        ]
+    ]
+
+    print(
+        f"machine: {cpu_model()}, {os.cpu_count()} cores; best of 3 runs; "
+        f"original = ai2070-net {ORIGINAL_VERSION}"
+    )
+    headers = ["operation", "ours k ops/s", "ours MB/s", "original k ops/s", "original MB/s"]
+    print(render([*headers, "ratio"], rows, args.markdown))
+    print(
+        f"\nfsync_every_n=1 / raw write+fdatasync (the ceiling): ours {of_ceiling(ours)}, "
+        f"original {of_ceiling(theirs)}\n"
+    )
+    print(
+        render(
+            ["tail latency", "ours p50 µs", "ours p99 µs", "original p50 µs", "original p99 µs"],
+            latency,
+            args.markdown,
+        )
+    )
+    for side, result in (("ours", ours), ("original", theirs)):
+        for operation, why in (result or {}).get("notes", {}).items():
+            print(f"n/a: {side}: {operation}: {why}")
+
+
+if __name__ == "__main__":
+    main()
