@@ -15,10 +15,6 @@ def original_venv(version=ORIGINAL_VERSION):
     return Path.home() / ".cache" / "net-bench" / f"venv-{version}"
 
 
-ORIGINAL_VENV = original_venv()
-ORIGINAL_REQUIREMENT = f"ai2070-net=={ORIGINAL_VERSION}"
-
-
 def ours_command():
     return [str(REPO_VENV_PYTHON) if REPO_VENV_PYTHON.exists() else sys.executable]
 
