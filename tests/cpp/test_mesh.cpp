@@ -212,6 +212,33 @@ TEST_CASE("tampered and replayed datagrams are dropped and counted", "[mesh]") {
   CHECK(drain(b, 1) == std::vector<std::string>{"still fine"});
 }
 
+TEST_CASE("two nodes that connect to each other at the same moment both succeed", "[mesh]") {
+  for (int round = 0; round < 5; ++round) {
+    MeshNode a(config_for()), b(config_for());
+    a.start();  // started: neither side waits in accept()
+    b.start();
+    std::thread other([&] { b.connect(a.local_address(), a.public_key(), a.node_id()); });
+    a.connect(b.local_address(), b.public_key(), b.node_id());
+    other.join();
+    a.push_to(b.local_address(), view("a->b"));
+    b.push_to(a.local_address(), view("b->a"));
+    CHECK(drain(b, 1) == std::vector<std::string>{"a->b"});
+    CHECK(drain(a, 1) == std::vector<std::string>{"b->a"});
+  }
+}
+
+TEST_CASE("two nodes behind a relay that connect_via each other at once both succeed", "[mesh]") {
+  MeshNode a(config_for()), relay(config_for()), c(config_for());
+  behind_relay(a, relay, c);
+  std::thread other([&] { c.connect_via(relay.local_address(), a.public_key(), a.node_id()); });
+  a.connect_via(relay.local_address(), c.public_key(), c.node_id());
+  other.join();
+  const auto to_c = a.open_stream(c.node_id(), 9, {});
+  const ByteView hello = view("through the relay");
+  a.send_on_stream(to_c, {&hello, 1});
+  CHECK(drain(c, 1) == std::vector<std::string>{"through the relay"});
+}
+
 TEST_CASE("a relay forwards a routed handshake and traffic both ways", "[mesh]") {
   MeshNode a(config_for()), relay(config_for()), c(config_for());
   behind_relay(a, relay, c);

@@ -667,8 +667,11 @@ struct MeshNode::Impl {
   bool on_direct_handshake(ByteView bytes, const wire::PacketHeader& header, const SocketAddress& from) {
     const ByteView message = bytes.subspan(wire::kHeaderSize);
     if (message.size() != header.payload_len) return false;
+    std::shared_ptr<PendingInitiator> crossed;
     if (const auto it = direct_initiators.find(from); it != direct_initiators.end()) {
-      return finish_initiator(*it->second, message);
+      if (finish_initiator(*it->second, message)) return true;
+      if (!answers_crossed_msg1(*it->second)) return false;
+      crossed = it->second;
     }
     if (!pace_handshake(from, now_ns())) return false;
     if (message.size() < 32) return false;
@@ -683,7 +686,9 @@ struct MeshNode::Impl {
       }
     }
     std::uint64_t peer_node_id;
-    if (acceptor && !acceptor->initiator) {
+    if (crossed) {
+      peer_node_id = crossed->peer_node_id;
+    } else if (acceptor && !acceptor->initiator) {
       peer_node_id = acceptor->peer_node_id;
     } else if (const auto peer = peer_by_address.find(from); peer != peer_by_address.end()) {
       peer_node_id = peer->second;  // a known peer re-handshaking (it restarted or its session timed out)
@@ -709,6 +714,7 @@ struct MeshNode::Impl {
     // once, and its data must not overtake msg2 (the original's initiator
     // discards anything but msg2 while it waits).
     send_now(reply, from);
+    if (crossed) complete_crossed(*crossed);
     if (acceptor && acceptor->peer_node_id == peer_node_id && !acceptor->initiator) {
       acceptor->initiator = from;
       handshake_done.notify_all();
@@ -736,6 +742,19 @@ struct MeshNode::Impl {
     flush();
   }
 
+  // Both nodes connect()ing to each other at once: each gets the other's msg1
+  // where it waits for a msg2. The node with the lower id answers it as a
+  // responder (its connect() completes with that session); the other drops
+  // it and completes when the answer to its own msg1 arrives.
+  bool answers_crossed_msg1(const PendingInitiator& pending) const {
+    return !pending.done && node_id < pending.peer_node_id;
+  }
+
+  void complete_crossed(PendingInitiator& pending) {
+    pending.done = true;
+    handshake_done.notify_all();
+  }
+
   bool finish_initiator(PendingInitiator& pending, ByteView message) {
     if (pending.done) return false;
     // On a copy: a msg2 that fails (an answer to an earlier msg1, or a forgery
@@ -754,8 +773,11 @@ struct MeshNode::Impl {
                            const SocketAddress& from) {
     const ByteView message = inner.subspan(wire::kHeaderSize);
     if (message.size() != header.payload_len) return false;
+    std::shared_ptr<PendingInitiator> crossed;
     if (const auto it = routed_initiators.find(route.src_id); it != routed_initiators.end()) {
-      return finish_initiator(*it->second, message);
+      if (finish_initiator(*it->second, message)) return true;
+      if (!answers_crossed_msg1(*it->second)) return false;
+      crossed = it->second;
     }
     if (!pace_handshake(from, now_ns()) || message.size() < 32) return false;
     crypto::NoiseResponder noise(config.psk, static_keys, identity::mesh_prologue(route.src_id, node_id));
@@ -763,9 +785,10 @@ struct MeshNode::Impl {
     if (!payload || payload->size() < 8) return false;
     const auto initiator = load_le<std::uint64_t>(payload->data());
     if (identity::routing_id(initiator) != route.src_id) return false;
+    if (crossed && initiator != crossed->peer_node_id) return false;
     Key32 ephemeral;
     std::copy_n(message.begin(), 32, ephemeral.begin());
-    if (const auto existing = sessions.find(initiator); existing != sessions.end()) {
+    if (const auto existing = sessions.find(initiator); existing != sessions.end() && !crossed) {
       const Session& old = *existing->second;
       if (old.handshake_ephemeral == ephemeral) return false;  // replayed msg1
       if (now_ns() - old.last_activity_ns < timeout_ns() && !old.routed) return false;
@@ -780,6 +803,7 @@ struct MeshNode::Impl {
     session->handshake_ephemeral = ephemeral;
     const auto next_hop = routes.lookup(initiator);
     send_now(reply, next_hop ? *next_hop : from);  // before any data on the new session, as above
+    if (crossed) complete_crossed(*crossed);
     return true;
   }
 
