@@ -17,6 +17,7 @@
 #include "json_python.hpp"
 #include "net/bus/event_bus.hpp"
 #include "net/core/error.hpp"
+#include "net/redex/bus_store.hpp"
 #include "two_node.hpp"
 
 namespace nb = nanobind;
@@ -28,14 +29,14 @@ namespace {
 using bus::EventBus;
 
 // clang-format off
-constexpr std::array<const char*, 31> kNetParameters = {
+constexpr std::array<const char*, 32> kNetParameters = {
     "num_shards", "ring_buffer_capacity", "backpressure_mode", "redis_url", "redis_prefix",
     "redis_pipeline_size", "redis_pool_size", "redis_connect_timeout_ms", "redis_command_timeout_ms",
     "redis_max_stream_len", "jetstream_url", "jetstream_prefix", "jetstream_connect_timeout_ms",
     "jetstream_request_timeout_ms", "jetstream_max_messages", "jetstream_max_bytes", "jetstream_max_age_ms",
     "jetstream_replicas", "net_bind_addr", "net_peer_addr", "net_psk", "net_role", "net_peer_public_key",
     "net_secret_key", "net_public_key", "net_reliability", "net_heartbeat_interval_ms", "net_session_timeout_ms",
-    "net_batched_io", "net_packet_pool_size", "producer_nonce_path"};
+    "net_batched_io", "net_packet_pool_size", "producer_nonce_path", "persistent_dir"};
 // clang-format on
 
 // Batches above this many bytes are pinned in a tuple and copied without the GIL.
@@ -240,10 +241,20 @@ void init_bus(nb::module_& m) {
                 const bool broker = arguments.get("redis_url") || arguments.get("jetstream_url");
                 auto two_node = broker ? std::nullopt : two_node_config_from(arguments);
                 config.validate();
+                const auto directory = arguments.get_str("persistent_dir");
+                if (directory && (broker || two_node)) {
+                  throw Error(ErrorKind::InvalidConfig,
+                              "invalid configuration: persistent_dir keeps the events on this node; it cannot be "
+                              "combined with redis_url, jetstream_url or a net_* peer");
+                }
                 std::unique_ptr<bus::Adapter> adapter = broker_adapter_from(arguments, config);
                 if (two_node) {
                   two_node->inbound = config;
                   adapter = std::make_unique<mesh::TwoNodeAdapter>(*two_node);
+                }
+                if (directory) {
+                  adapter =
+                      std::make_unique<redex::BusStore>(*directory, config.num_shards, config.ring_buffer_capacity);
                 }
                 new (self) EventBus(config, std::move(adapter));
               },

@@ -213,7 +213,7 @@ TEST_CASE("tampered and replayed datagrams are dropped and counted", "[mesh]") {
 }
 
 TEST_CASE("two nodes that connect to each other at the same moment both succeed", "[mesh]") {
-  for (int round = 0; round < 5; ++round) {
+  for (int round = 0; round < 20; ++round) {
     MeshNode a(config_for()), b(config_for());
     a.start();  // started: neither side waits in accept()
     b.start();

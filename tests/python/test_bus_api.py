@@ -45,6 +45,7 @@ NET_PARAMETERS = (
     "net_batched_io",
     "net_packet_pool_size",
     "producer_nonce_path",  # ours, after the original's thirty: the brokers' dedup-id nonce file
+    "persistent_dir",  # ours: the bus's events in persistent RedEX files
 )
 
 VALUE_CLASSES = ("IngestResult", "StoredEvent", "PollResponse", "Stats")

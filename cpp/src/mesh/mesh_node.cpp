@@ -314,6 +314,7 @@ struct MeshNode::Impl {
     session->routed = routed;
     session->keys = crypto::SessionKeys::derive(handshake_hash, role);
     session->established_ns = session->last_activity_ns = now_ns();
+    session->initiated = role == crypto::HandshakeRole::Initiator;
     session->max_datagram = max_datagram_for(address);
     if (auto old = sessions.find(peer_node_id); old != sessions.end() && !old->second->routed) {
       peer_by_address.erase(old->second->address);
@@ -692,6 +693,7 @@ struct MeshNode::Impl {
       peer_node_id = acceptor->peer_node_id;
     } else if (const auto peer = peer_by_address.find(from); peer != peer_by_address.end()) {
       peer_node_id = peer->second;  // a known peer re-handshaking (it restarted or its session timed out)
+      if (stale_crossed_msg1(*sessions.at(peer_node_id))) return false;
     } else if (const auto former = former_peers.find(from); former != former_peers.end()) {
       peer_node_id = former->second;  // its session failed; it comes back
     } else if (config.two_node) {
@@ -750,6 +752,13 @@ struct MeshNode::Impl {
     return !pending.done && node_id < pending.peer_node_id;
   }
 
+  // The lower id's own msg1 of a crossing, arriving after its answer to ours
+  // gave us the session: answering it would replace a session the peer keeps.
+  bool stale_crossed_msg1(const Session& session) const {
+    const auto window = std::chrono::duration_cast<std::chrono::nanoseconds>(config.handshake_timeout).count();
+    return session.initiated && session.peer_node_id < node_id && now_ns() - session.established_ns < window;
+  }
+
   void complete_crossed(PendingInitiator& pending) {
     pending.done = true;
     handshake_done.notify_all();
@@ -790,6 +799,7 @@ struct MeshNode::Impl {
     std::copy_n(message.begin(), 32, ephemeral.begin());
     if (const auto existing = sessions.find(initiator); existing != sessions.end() && !crossed) {
       const Session& old = *existing->second;
+      if (stale_crossed_msg1(old)) return false;
       if (old.handshake_ephemeral == ephemeral) return false;  // replayed msg1
       if (now_ns() - old.last_activity_ns < timeout_ns() && !old.routed) return false;
     }

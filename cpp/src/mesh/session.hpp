@@ -65,6 +65,7 @@ struct Session {
   std::atomic<std::uint64_t> tx_counter{0};
   crypto::ReplayWindow replay;
   std::int64_t established_ns = 0;
+  bool initiated = false;  ///< we sent the msg1 of this session
   std::int64_t last_activity_ns = 0;
   std::uint64_t grant_sequence = 0;
   // Whether the peer acknowledges reliable packets: ours does within 10 ms,

@@ -230,6 +230,16 @@ std::vector<Event> RedexFile::read_range(std::uint64_t start, std::uint64_t end)
   return out;
 }
 
+std::vector<Event> RedexFile::read_from(std::uint64_t start, std::size_t count) {
+  std::lock_guard lock(state_->mu);
+  state_->evict(unix_ns());
+  std::vector<Event> out;
+  for (auto it = state_->first_at_or_after(start); it != state_->events.end() && out.size() < count; ++it) {
+    out.push_back({it->seq, it->payload, it->checksum});
+  }
+  return out;
+}
+
 std::size_t RedexFile::size() {
   std::lock_guard lock(state_->mu);
   state_->evict(unix_ns());

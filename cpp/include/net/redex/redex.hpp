@@ -78,6 +78,7 @@ class RedexFile : public std::enable_shared_from_this<RedexFile> {
   std::uint64_t append(ByteView payload);
   std::optional<std::uint64_t> append_batch(std::span<const ByteView> payloads);  ///< nullopt when empty
   std::vector<Event> read_range(std::uint64_t start, std::uint64_t end);          ///< [start, end), retained only
+  std::vector<Event> read_from(std::uint64_t start, std::size_t count);           ///< up to count with seq >= start
   std::size_t size();
   std::unique_ptr<Tail> tail(std::uint64_t from_seq);
   void sync();
