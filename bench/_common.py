@@ -1,6 +1,7 @@
 # bench/_common.py: what every side-by-side benchmark shares: the interpreters of ours and of the
 # original (installed on first use into its own venv), the machine line and the table renderer.
 import argparse
+import json
 import platform
 import subprocess
 import sys
@@ -51,6 +52,26 @@ def native_tool(name):
         if path.exists():
             return str(path)
     return None
+
+
+def run_worker(command, worker, quick):
+    """A worker's JSON output (its --quick variant when asked)."""
+    cmd = [*command, str(worker)] + (["--quick"] if quick else [])
+    return json.loads(subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True).stdout)
+
+
+def run_both(worker, args, version=ORIGINAL_VERSION):
+    """The worker's results under ours and under the original `version` (None when the original
+    is skipped, cannot be installed, or its run fails)."""
+    ours = run_worker(ours_command(), worker, args.quick)
+    original = None if args.no_original else original_command(version)
+    if original is None:
+        return ours, None
+    try:
+        return ours, run_worker(original, worker, args.quick)
+    except subprocess.CalledProcessError:
+        print("note: the original's run failed; showing ours only", file=sys.stderr)
+        return ours, None
 
 
 def side_by_side_parser(what, version=ORIGINAL_VERSION):

@@ -50,20 +50,21 @@ def best(measure):
     return max((measure() for _ in range(REPS)), key=lambda result: result["ops"])
 
 
+def timed_appends(file, size, count):
+    """Appends `count` payloads of `size` bytes one call each; closes the file; the throughput."""
+    append, payload = file.append, bytes(size)
+    start = time.perf_counter()
+    for _ in range(count):
+        append(payload)
+    elapsed = time.perf_counter() - start
+    file.close()
+    return throughput(count, elapsed, size)
+
+
 def heap_append(size, count):
     import net
 
-    def measure():
-        file = net.Redex().open_file("bench/heap")
-        append, payload = file.append, bytes(size)
-        start = time.perf_counter()
-        for _ in range(count):
-            append(payload)
-        elapsed = time.perf_counter() - start
-        file.close()
-        return throughput(count, elapsed, size)
-
-    return best(measure)
+    return best(lambda: timed_appends(net.Redex().open_file("bench/heap"), size, count))
 
 
 def heap_batch(batches):
@@ -90,13 +91,7 @@ def disk_append(count, **fsync):
             file = net.Redex(persistent_dir=directory).open_file(
                 "bench/disk", persistent=True, **fsync
             )
-            append, payload = file.append, bytes(DISK_PAYLOAD)
-            start = time.perf_counter()
-            for _ in range(count):
-                append(payload)
-            elapsed = time.perf_counter() - start
-            file.close()
-        return throughput(count, elapsed, DISK_PAYLOAD)
+            return timed_appends(file, DISK_PAYLOAD, count)
 
     return best(measure)
 

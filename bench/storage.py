@@ -10,18 +10,14 @@
 # background fsync; ours fsyncs before the append returns.
 #
 # Usage: bench/storage.py [--quick] [--no-original] [--markdown]
-import json
 import os
-import subprocess
-import sys
 
 from _common import (
     BENCH_DIR,
     cpu_model,
-    original_command,
-    ours_command,
     ratio,
     render,
+    run_both,
     side_by_side_parser,
 )
 
@@ -29,11 +25,6 @@ WORKER = BENCH_DIR / "_storage_worker.py"
 ORIGINAL_VERSION = "0.18.0"
 EVERY_ROW = "disk append 256 B, fsync_every_n=1"
 RAW_ROW = "raw write+fdatasync 256 B"
-
-
-def run(command, quick):
-    cmd = [*command, str(WORKER)] + (["--quick"] if quick else [])
-    return json.loads(subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True).stdout)
 
 
 def cell(result, key, scale=1.0, digits=1):
@@ -48,14 +39,7 @@ def of_ceiling(side):
 
 def main():
     args = side_by_side_parser("RedEX storage", ORIGINAL_VERSION).parse_args()
-    original_cmd = None if args.no_original else original_command(ORIGINAL_VERSION)
-    ours = run(ours_command(), args.quick)
-    theirs = None
-    if original_cmd is not None:
-        try:
-            theirs = run(original_cmd, args.quick)
-        except subprocess.CalledProcessError:
-            print("note: the original's run failed; showing ours only", file=sys.stderr)
+    ours, theirs = run_both(WORKER, args, ORIGINAL_VERSION)
 
     rows = []
     for operation, mine in ours["rows"].items():

@@ -4,40 +4,24 @@
 # channel_hash, in operations per second (best of 5 runs of 20,000 each).
 #
 # Usage: bench/tokens.py [--quick] [--no-original] [--markdown]
-import json
 import os
-import subprocess
-import sys
 
 from _common import (
     BENCH_DIR,
     cpu_model,
-    original_command,
-    ours_command,
     ratio,
     render,
+    run_both,
     side_by_side_parser,
 )
 
 WORKER = BENCH_DIR / "_tokens_worker.py"
 
 
-def run(command, quick):
-    cmd = [*command, str(WORKER)] + (["--quick"] if quick else [])
-    return json.loads(subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True).stdout)
-
-
 def main():
     parser = side_by_side_parser("Token operations")
     args = parser.parse_args()
-    original_cmd = None if args.no_original else original_command()
-    ours = run(ours_command(), args.quick)
-    theirs = None
-    if original_cmd is not None:
-        try:
-            theirs = run(original_cmd, args.quick)
-        except subprocess.CalledProcessError:
-            print("note: the original's run failed; showing ours only", file=sys.stderr)
+    ours, theirs = run_both(WORKER, args)
     rows = []
     for operation, rate in ours.items():
         other = theirs.get(operation) if theirs else None
