@@ -34,7 +34,7 @@ struct TempDir {
   }
 };
 
-ByteView view(const std::string& text) { return as_bytes(text); }
+ByteView view(std::string_view text) { return as_bytes(text); }
 
 // prefix + i (not operator+, which GCC 12 at -O3 warns about falsely: -Wrestrict).
 std::string numbered(std::string prefix, int i) {
