@@ -39,15 +39,16 @@ struct ChannelReceiver {
         timeout ? std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                                          std::chrono::duration<double>(std::max(*timeout, 0.0)))
                 : std::chrono::steady_clock::time_point::max();
+    NetMesh& mesh_node = node();  // with the GIL: it reads the Python object
     for (;;) {
       if (closed) return std::nullopt;
-      require_open(node());
+      require_open(mesh_node);
       const auto now = std::chrono::steady_clock::now();
       const auto wait = std::min<std::chrono::nanoseconds>(kWaitSlice, deadline - now);
       std::vector<channel::ChannelMessage> got;
       {
         nb::gil_scoped_release unlocked;
-        got = node().channels.receive(channel, 1, std::max<std::chrono::nanoseconds>(wait, {}));
+        got = mesh_node.channels.receive(channel, 1, std::max<std::chrono::nanoseconds>(wait, {}));
       }
       if (!got.empty()) {
         const auto& event = got.front().event;

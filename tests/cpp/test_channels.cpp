@@ -145,7 +145,7 @@ TEST_CASE("membership: every body the original drops decodes to nothing", "[chan
   CHECK_FALSE(decode_membership(bad_group));
 }
 
-TEST_CASE("auth guard: bloom miss denies, exact pairs allow, revocation sticks until rebuild", "[channel]") {
+TEST_CASE("auth guard: bloom miss denies, exact pairs allow, revocation is exact", "[channel]") {
   AuthGuard guard;
   const std::uint16_t hash = identity::channel_hash("chan/a");
   CHECK(guard.check_fast(1, hash) == AuthGuard::Fast::Denied);
@@ -157,8 +157,8 @@ TEST_CASE("auth guard: bloom miss denies, exact pairs allow, revocation sticks u
   guard.revoke(1, "chan/a");
   CHECK(guard.check_fast(1, hash) == AuthGuard::Fast::NeedsFullCheck);  // bloom bits stay
   CHECK_FALSE(guard.allowed(1, "chan/a"));
-  guard.rebuild();
-  CHECK(guard.check_fast(1, hash) == AuthGuard::Fast::Denied);
+  guard.allow(1, "chan/a");
+  CHECK(guard.allowed(1, "chan/a"));
 }
 
 TEST_CASE("limiters: 16 failures throttle a peer for 30 s; a token bucket refills at its rate", "[channel]") {
@@ -357,4 +357,27 @@ TEST_CASE("channels: max_rate_pps refuses and counts the excess; on_failure poli
   CHECK(report.errors.size() == 1);
   CHECK_THROWS_WITH(publisher.channels.publish("gone", as_bytes(std::string_view("m"))),
                     Catch::StartsWith("channel: connection error: all 1 peers failed (first: 0x"));
+}
+
+TEST_CASE("channels: a subscribe waiting for an Ack ends when its node shuts down", "[channel][mesh]") {
+  ChannelsConfig patient = Node::fast_channels();
+  patient.ack_timeout = 30s;
+  Node subscriber(patient);
+  mesh::MeshNode silent(net::test::config_for());  // a peer with no channel layer: it never answers
+  net::test::handshake(subscriber.mesh, silent);
+  subscriber.mesh.start();
+  silent.start();
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(100ms);
+    subscriber.mesh.shutdown();
+  });
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    subscriber.channels.subscribe(silent.node_id(), "chan/a");
+    FAIL("subscribe returned");
+  } catch (const Error& e) {
+    CHECK(e.kind() == ErrorKind::ShutDown);
+  }
+  CHECK(std::chrono::steady_clock::now() - started < 2s);
+  stopper.join();
 }

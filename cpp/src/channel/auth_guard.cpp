@@ -44,9 +44,4 @@ bool AuthGuard::allowed(std::uint64_t node_id, const std::string& channel) const
   return exact_.contains({node_id, channel});
 }
 
-void AuthGuard::rebuild() {
-  bloom_.fill(0);
-  for (const auto& [node_id, hash] : verified_) set_bits(node_id, hash);
-}
-
 }  // namespace net::channel

@@ -283,15 +283,24 @@ struct Channels::Impl {
     std::optional<Ack> ack;
     try {
       node.send_message(publisher, kMembershipSubprotocol, encode_membership(message));
+      // In slices, so a node shut down meanwhile ends the wait at once.
+      const auto deadline = std::chrono::steady_clock::now() + config.ack_timeout;
       std::unique_lock lock(mu);
-      acked.wait_for(lock, config.ack_timeout, [&] { return pending[nonce].has_value() || node.is_shut_down(); });
+      while (!pending[nonce] && !node.is_shut_down() && std::chrono::steady_clock::now() < deadline) {
+        acked.wait_for(lock, std::min<std::chrono::steady_clock::duration>(
+                                 std::chrono::milliseconds(100), deadline - std::chrono::steady_clock::now()));
+      }
       ack = pending[nonce];
       pending.erase(nonce);
-    } catch (...) {
-      std::lock_guard lock(mu);
-      pending.erase(nonce);
-      throw;
+    } catch (const Error& e) {
+      {
+        std::lock_guard lock(mu);
+        pending.erase(nonce);
+      }
+      if (e.kind() == ErrorKind::ShutDown) throw;
+      throw Error(ErrorKind::Channel, std::string("channel: ") + e.what());
     }
+    if (!ack && node.is_shut_down()) throw Error(ErrorKind::ShutDown, "MeshNode has been shut down");
     if (!ack) {
       const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(config.ack_timeout).count();
       throw Error(ErrorKind::Channel, "channel: connection error: membership ack timeout (" + std::to_string(seconds) +
@@ -370,8 +379,14 @@ void Channels::subscribe(std::uint64_t publisher, const std::string& channel,
     const auto bytes = token->encode();
     message.token.assign(bytes.begin(), bytes.end());
   }
-  impl_->request(publisher, channel, message, message.nonce);
+  // Remembered first: a publish that overtakes the Ack must find the receiver.
   impl_->remember_subscription(publisher, channel, true);
+  try {
+    impl_->request(publisher, channel, message, message.nonce);
+  } catch (...) {
+    impl_->remember_subscription(publisher, channel, false);
+    throw;
+  }
 }
 
 void Channels::unsubscribe(std::uint64_t publisher, const std::string& channel) {
@@ -406,9 +421,7 @@ PublishReport Channels::publish(const std::string& channel, ByteView payload, co
     std::vector<std::uint64_t> revoked;
     std::erase_if(recipients, [&](std::uint64_t peer) {
       if (!subnet_visible(impl_->node.config().subnet, impl_->discovery.subnet_of(peer), visibility)) return true;
-      if (impl_->guard.check_fast(peer, hash) == AuthGuard::Fast::Denied || !impl_->guard.allowed(peer, channel)) {
-        return true;
-      }
+      if (!impl_->guard.allowed(peer, channel)) return true;
       if (config && config->require_token) {
         const auto entity = impl_->discovery.entity_of(peer);
         if (!entity || !impl_->cache_grants(*entity, identity::scope::kSubscribe, hash, now)) {
@@ -424,6 +437,7 @@ PublishReport Channels::publish(const std::string& channel, ByteView payload, co
   stream.reliability = (options.reliable || (config && config->reliable)) ? mesh::StreamReliability::Reliable
                                                                           : mesh::StreamReliability::FireAndForget;
   stream.channel_hash = hash;
+  stream.priority = config ? config->priority : 0;
   const std::uint64_t stream_id = kPublishStreamBase | hash;
   const auto error_text = [&](const Error& e) {
     return e.kind() == ErrorKind::Backpressure ? "publish: stream " + hex(stream_id) + " backpressured"

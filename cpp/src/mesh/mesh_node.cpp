@@ -200,7 +200,7 @@ struct MeshNode::Impl {
   // Hooks of the layers above (guarded by mu), and what the reactor collected
   // for them during a batch (reactor thread only).
   std::unordered_map<std::uint16_t, std::shared_ptr<MessageHandler>> message_handlers;
-  std::shared_ptr<PeerHandler> peer_handler;
+  std::vector<std::shared_ptr<PeerHandler>> peer_handlers;
   ChannelTap channel_tap;
   struct Message {
     std::shared_ptr<MessageHandler> handler;
@@ -613,23 +613,35 @@ struct MeshNode::Impl {
     if (!peer_changes.empty() || !messages.empty()) run_hooks();
   }
 
+  // A layer's bug must not take the reactor thread (and the process) down.
+  template <class Call>
+  static void guarded(Call&& call) noexcept {
+    try {
+      call();
+    } catch (const std::exception&) {
+      // Dropped: the handler's own errors are handled inside it.
+    }
+  }
+
   void run_hooks() {
-    std::shared_ptr<PeerHandler> on_peer;
+    std::vector<std::shared_ptr<PeerHandler>> on_peer;
     {
       std::lock_guard lock(mu);
-      on_peer = peer_handler;
+      on_peer = peer_handlers;
     }
     auto changes = std::move(peer_changes);
     peer_changes.clear();
-    if (on_peer) {
-      for (const auto& [peer, up] : changes) (*on_peer)(peer, up);
+    for (const auto& [peer, up] : changes) {
+      for (const auto& handler : on_peer) guarded([&] { (*handler)(peer, up); });
     }
     auto delivered = std::move(messages);
     messages.clear();
     for (const auto& message : delivered) {
       const auto& event = message.event;
-      (*message.handler)(message.peer_node_id,
-                         {reinterpret_cast<const std::uint8_t*>(event.raw.data()), event.raw.size()});
+      guarded([&] {
+        (*message.handler)(message.peer_node_id,
+                           {reinterpret_cast<const std::uint8_t*>(event.raw.data()), event.raw.size()});
+      });
     }
   }
 
@@ -1056,6 +1068,7 @@ struct MeshNode::Impl {
       packet.header.stream_id = handle.stream_id;
       packet.header.subprotocol_id = stream.options.subprotocol_id;
       packet.header.channel_hash = stream.options.channel_hash;
+      packet.header.priority = stream.options.priority;
       packet.header.sequence = stream.tx_seq++;
       out.packets.push_back(std::make_shared<const PlannedPacket>(std::move(packet)));
       if (reliable && !session.peer_never_acks) stream.retransmit.add(out.packets.back(), now_ns());
@@ -1370,7 +1383,7 @@ void MeshNode::on_message(std::uint16_t subprotocol_id, MessageHandler handler) 
 
 void MeshNode::on_peer(PeerHandler handler) {
   std::lock_guard lock(impl_->mu);
-  impl_->peer_handler = std::make_shared<PeerHandler>(std::move(handler));
+  impl_->peer_handlers.push_back(std::make_shared<PeerHandler>(std::move(handler)));
 }
 
 void MeshNode::set_channel_tap(ChannelTap tap) {
@@ -1380,7 +1393,7 @@ void MeshNode::set_channel_tap(ChannelTap tap) {
 
 void MeshNode::every(std::chrono::nanoseconds interval, std::function<void()> tick) {
   impl_->check_open();
-  impl_->reactor->every(interval, std::move(tick));
+  impl_->reactor->every(interval, [tick = std::move(tick)] { Impl::guarded(tick); });
 }
 
 void MeshNode::send_message(std::uint64_t peer_node_id, std::uint16_t subprotocol_id, ByteView body) {

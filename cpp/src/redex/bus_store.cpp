@@ -76,8 +76,9 @@ std::optional<bus::PollResult> BusStore::poll(const bus::PollRequest& request) {
                                  [this](const bus::CursorIds& positions, std::size_t count) {
                                    std::vector<bus::ShardPage> pages(shards_.size());
                                    for (std::size_t s = 0; s < shards_.size(); ++s) {
-                                     const std::uint64_t start = positions[s] ? *parse_seq(*positions[s]) + 1 : 0;
-                                     auto stored = shards_[s]->read_from(start, count + 1);
+                                     const std::uint64_t last = positions[s] ? *parse_seq(*positions[s]) : 0;
+                                     if (positions[s] && last == UINT64_MAX) continue;  // nothing can follow it
+                                     auto stored = shards_[s]->read_from(positions[s] ? last + 1 : 0, count + 1);
                                      pages[s].has_more = stored.size() > count;
                                      if (pages[s].has_more) stored.pop_back();
                                      for (const auto& event : stored)

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstring>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -109,7 +110,8 @@ struct RedexFile::State {
   bool dirty = false;
   bool closed = false;
   std::uint64_t corrupt = 0;
-  std::thread syncer;  ///< fsync_interval: fdatasync when dirty
+  std::thread syncer;               ///< fsync_interval: fdatasync when dirty
+  std::optional<Error> sync_error;  ///< a background fdatasync failed: the next append or sync reports it
   std::condition_variable stop_syncer;
 
   // Drops what retention no longer keeps (mu held).
@@ -137,6 +139,7 @@ struct RedexFile::State {
   // Stores and logs a run of payloads (mu held); the first seq.
   std::uint64_t append(std::span<const ByteView> payloads) {
     if (closed) throw_closed();
+    raise_sync_error();
     for (const ByteView payload : payloads) {
       if (payload.size() > kMaxPayload) {
         throw Error(ErrorKind::Redex, "payload too large: " + std::to_string(payload.size()) + " bytes (max " +
@@ -160,6 +163,13 @@ struct RedexFile::State {
     }
     changed.notify_all();
     return first;
+  }
+
+  void raise_sync_error() {
+    if (!sync_error) return;
+    const Error error = *sync_error;
+    sync_error.reset();
+    throw error;
   }
 
   void sync_now() {
@@ -199,14 +209,25 @@ std::shared_ptr<RedexFile> RedexFile::open(const std::string& name, const FileOp
       std::unique_lock lock(raw->mu);
       while (!raw->closed) {
         raw->stop_syncer.wait_for(lock, interval);
-        if (!raw->closed) raw->sync_now();
+        if (raw->closed) break;
+        try {
+          raw->sync_now();
+        } catch (const Error& e) {
+          raw->sync_error = e;
+        }
       }
     });
   }
   return file;
 }
 
-RedexFile::~RedexFile() { close(); }
+RedexFile::~RedexFile() {
+  try {
+    close();
+  } catch (const Error&) {
+    // Nobody is left to tell: the log keeps what reached it.
+  }
+}
 
 std::uint64_t RedexFile::append(ByteView payload) {
   std::lock_guard lock(state_->mu);
@@ -253,19 +274,27 @@ std::unique_ptr<Tail> RedexFile::tail(std::uint64_t from_seq) {
 void RedexFile::sync() {
   std::lock_guard lock(state_->mu);
   if (state_->closed) throw_closed();
+  state_->raise_sync_error();
   state_->sync_now();
 }
 
 void RedexFile::close() {
+  std::optional<Error> failure;
   {
     std::lock_guard lock(state_->mu);
     if (state_->closed) return;
-    state_->sync_now();
-    state_->closed = true;
+    state_->closed = true;  // first: whatever the sync below does, the file is closed and its thread stops
+    try {
+      state_->raise_sync_error();
+      state_->sync_now();
+    } catch (const Error& e) {
+      failure = e;
+    }
     state_->changed.notify_all();
     state_->stop_syncer.notify_all();
   }
   if (state_->syncer.joinable()) state_->syncer.join();
+  if (failure) throw *failure;
 }
 
 bool RedexFile::closed() const {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 
@@ -83,8 +84,13 @@ SegmentLog::SegmentLog(std::filesystem::path directory, std::vector<Record>& rec
   if (error) throw Error(ErrorKind::Redex, "io: create " + directory_.string() + ": " + error.message());
   for (const auto& item : std::filesystem::directory_iterator(directory_)) {
     const std::string name = item.path().filename().string();
-    if (name.size() != 24 || !name.ends_with(".log")) continue;
-    segments_.push_back({item.path(), std::stoull(name.substr(0, 20)), 0, 0});
+    std::uint64_t first_seq = 0;
+    const char* digits_end = name.data() + 20;
+    if (name.size() != 24 || !name.ends_with(".log") || !item.is_regular_file() ||
+        std::from_chars(name.data(), digits_end, first_seq).ptr != digits_end) {
+      continue;  // not a segment (a sub-channel's directory, a stray file)
+    }
+    segments_.push_back({item.path(), first_seq, 0, 0});
   }
   std::sort(segments_.begin(), segments_.end(), [](const auto& a, const auto& b) { return a.first_seq < b.first_seq; });
   for (std::size_t i = 0; i < segments_.size(); ++i) recover(segments_[i], i + 1 == segments_.size(), recovered);
@@ -173,6 +179,8 @@ void SegmentLog::open_active(std::uint64_t first_seq) {
 }
 
 void SegmentLog::append(std::span<const RecordView> records) {
+  if (broken_)
+    throw Error(ErrorKind::Redex, "io: " + segments_.back().path.string() + ": unusable after a failed write");
   constexpr std::size_t kPerCall = 512;  // two iovecs each, within IOV_MAX
   std::vector<std::uint8_t> headers(kRecordHeaderSize * std::min(records.size(), kPerCall));
   std::vector<iovec> parts;
@@ -198,6 +206,10 @@ void SegmentLog::append(std::span<const RecordView> records) {
           ::writev(fd_, parts.data() + first, static_cast<int>(std::min<std::size_t>(parts.size() - first, IOV_MAX)));
       if (n < 0) {
         if (errno == EINTR) continue;
+        // Cut what part of the run made it, so the seqs never written whole can be written again.
+        const int error = errno;
+        if (::ftruncate(fd_, static_cast<off_t>(active_bytes_)) != 0) broken_ = true;
+        errno = error;
         throw_io("write", segments_.back().path);
       }
       written += static_cast<std::size_t>(n);

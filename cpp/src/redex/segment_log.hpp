@@ -66,6 +66,7 @@ class SegmentLog {
   int fd_ = -1;                    ///< the active segment, O_APPEND
   std::uint64_t active_bytes_ = 0;
   std::uint64_t corrupt_ = 0;
+  bool broken_ = false;  ///< a failed write could not be cut back: nothing more is written
 };
 
 }  // namespace net::redex

@@ -1,7 +1,8 @@
 // AuthGuard (REFERENCE §4.6): which subscriber may receive which channel.
 // A 2^15-bit bloom filter (k = 2) over (node id, channel hash) answers the
 // common "no" at once; an exact set of (node id, channel name) decides.
-// Revoking clears the exact tiers; bloom bits stay until rebuild().
+// Revoking clears the exact tiers; bloom bits stay (a bloom hit is only a
+// "maybe").
 #pragma once
 
 #include <array>
@@ -20,8 +21,6 @@ class AuthGuard {
   void revoke(std::uint64_t node_id, const std::string& channel);
   Fast check_fast(std::uint64_t node_id, std::uint16_t channel_hash) const noexcept;
   bool allowed(std::uint64_t node_id, const std::string& channel) const;  ///< both tiers
-  // Clears the bloom bits of revoked pairs.
-  void rebuild();
 
  private:
   static std::pair<std::uint32_t, std::uint32_t> bits(std::uint64_t node_id, std::uint16_t channel_hash) noexcept;

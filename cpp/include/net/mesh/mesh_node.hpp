@@ -57,6 +57,7 @@ struct StreamOptions {
   std::uint8_t fairness_weight = 1;
   std::uint16_t subprotocol_id = 0;  ///< stamped on every packet of the stream
   std::uint16_t channel_hash = 0;    ///< likewise (channel publishes carry it)
+  std::uint8_t priority = 0;         ///< likewise, the header's priority field
 };
 
 // What open_stream() hands out; sends check that the stream is still the one
@@ -144,7 +145,7 @@ class MeshNode {
   // Events of packets with this subprotocol id (whole, after reassembly).
   using MessageHandler = std::function<void(std::uint64_t peer_node_id, ByteView body)>;
   void on_message(std::uint16_t subprotocol_id, MessageHandler handler);
-  // A session came up (a new peer or a new handshake) or failed.
+  // A session came up (a new peer or a new handshake) or failed. Handlers add up.
   using PeerHandler = std::function<void(std::uint64_t peer_node_id, bool up)>;
   void on_peer(PeerHandler handler);
   // Events of channel publish streams (2^48 | channel hash). Runs under the
