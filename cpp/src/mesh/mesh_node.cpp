@@ -631,8 +631,8 @@ struct MeshNode::Impl {
     }
     auto changes = std::move(peer_changes);
     peer_changes.clear();
-    for (const auto& [peer, up] : changes) {
-      for (const auto& handler : on_peer) guarded([&] { (*handler)(peer, up); });
+    for (const auto& change : changes) {
+      for (const auto& handler : on_peer) guarded([&] { (*handler)(change.first, change.second); });
     }
     auto delivered = std::move(messages);
     messages.clear();
