@@ -1,6 +1,8 @@
 // Exception classes and the net::Error translator.
 #include "errors.hpp"
 
+#include <string>
+
 #include "net/core/error.hpp"
 
 namespace nb = nanobind;
@@ -57,31 +59,31 @@ void set_error_from_current_exception() noexcept {
   }
 }
 
+namespace {
+
+// A new exception class net._net.<name>, added to the module.
+PyObject* add_exception(nb::module_& m, const char* name, const char* doc, PyObject* base = nullptr) {
+  const std::string qualified = std::string("net._net.") + name;
+  PyObject* type = PyErr_NewExceptionWithDoc(qualified.c_str(), doc, base, nullptr);
+  if (type == nullptr) throw nb::python_error();
+  m.attr(name) = nb::handle(type);
+  return type;
+}
+
+}  // namespace
+
 void init_errors(nb::module_& m) {
-  g_backpressure_error =
-      PyErr_NewExceptionWithDoc("net._net.BackpressureError",
-                                "A bounded buffer is full: a ring in fail_producer mode, or a stream's credit window.",
-                                PyExc_RuntimeError, nullptr);
-  m.attr("BackpressureError") = nb::handle(g_backpressure_error);
-  g_not_connected_error = PyErr_NewExceptionWithDoc(
-      "net._net.NotConnectedError", "The stream was closed or its peer's session is gone.", nullptr, nullptr);
-  m.attr("NotConnectedError") = nb::handle(g_not_connected_error);
-  g_identity_error = PyErr_NewExceptionWithDoc(
-      "net._net.IdentityError", "An invalid identity, subnet, subnet policy, scope or channel name.", nullptr, nullptr);
-  m.attr("IdentityError") = nb::handle(g_identity_error);
-  g_token_error = PyErr_NewExceptionWithDoc(
-      "net._net.TokenError", "A permission token was refused: the message is \"token: <kind>\".", nullptr, nullptr);
-  m.attr("TokenError") = nb::handle(g_token_error);
-  g_channel_error = PyErr_NewExceptionWithDoc(
-      "net._net.ChannelError", "A channel request was refused or failed: \"channel: <detail>\".", nullptr, nullptr);
-  m.attr("ChannelError") = nb::handle(g_channel_error);
-  g_channel_auth_error = PyErr_NewExceptionWithDoc("net._net.ChannelAuthError",
-                                                   "The publisher refused this subscriber: \"channel: unauthorized\".",
-                                                   g_channel_error, nullptr);
-  m.attr("ChannelAuthError") = nb::handle(g_channel_auth_error);
-  g_redex_error = PyErr_NewExceptionWithDoc("net._net.RedexError", "A RedEX operation failed: \"<op>: <detail>\".",
-                                            nullptr, nullptr);
-  m.attr("RedexError") = nb::handle(g_redex_error);
+  g_backpressure_error = add_exception(
+      m, "BackpressureError", "A bounded buffer is full: a ring in fail_producer mode, or a stream's credit window.",
+      PyExc_RuntimeError);
+  g_not_connected_error = add_exception(m, "NotConnectedError", "The stream was closed or its peer's session is gone.");
+  g_identity_error =
+      add_exception(m, "IdentityError", "An invalid identity, subnet, subnet policy, scope or channel name.");
+  g_token_error = add_exception(m, "TokenError", "A permission token was refused: the message is \"token: <kind>\".");
+  g_channel_error = add_exception(m, "ChannelError", "A channel request was refused or failed: \"channel: <detail>\".");
+  g_channel_auth_error = add_exception(
+      m, "ChannelAuthError", "The publisher refused this subscriber: \"channel: unauthorized\".", g_channel_error);
+  g_redex_error = add_exception(m, "RedexError", "A RedEX operation failed: \"<op>: <detail>\".");
 
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
     try {
