@@ -108,7 +108,7 @@ void add_channel_methods(nb::module_& m, nb::class_<NetMesh>& cls) {
       .def_ro("publisher", &ChannelMessage::publisher, "The publisher's node id.")
       .def_ro("payload", &ChannelMessage::payload)
       .def("__repr__", [](const ChannelMessage& message) {
-        return "ChannelMessage(channel=" + message.channel + ", publisher=" + hex_id(message.publisher) +
+        return "ChannelMessage(channel=" + message.channel + ", publisher=" + hex_u64(message.publisher) +
                ", payload=<" + std::to_string(nb::len(message.payload)) + " bytes>)";
       });
 

@@ -101,12 +101,6 @@ nb::dict parse_token(nb::handle token_bytes_) {
   return fields;
 }
 
-std::string hex_u64(std::uint64_t value) {
-  char text[19];
-  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
-  return text;
-}
-
 }  // namespace
 
 void init_identity(nb::module_& m) {

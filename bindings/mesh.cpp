@@ -9,7 +9,6 @@
 
 #include <array>
 #include <chrono>
-#include <cstdio>
 
 #include "arguments.hpp"
 #include "errors.hpp"
@@ -277,8 +276,8 @@ void init_mesh(nb::module_& m) {
       .def_prop_ro("peer_node_id", [](const NetStream& s) { return s.handle.peer_node_id; })
       .def_prop_ro("stream_id", [](const NetStream& s) { return s.handle.stream_id; })
       .def("__repr__", [](const NetStream& s) {
-        return "NetStream(peer_node_id=" + hex_id(s.handle.peer_node_id) + ", stream_id=" + hex_id(s.handle.stream_id) +
-               ")";
+        return "NetStream(peer_node_id=" + hex_u64(s.handle.peer_node_id) +
+               ", stream_id=" + hex_u64(s.handle.stream_id) + ")";
       });
 
   nb::class_<mesh::StreamStats>(m, "NetStreamStats", "Counters of one stream (NetMesh.stream_stats()).")

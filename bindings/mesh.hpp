@@ -5,7 +5,6 @@
 
 #include <nanobind/nanobind.h>
 
-#include <cstdio>
 #include <string>
 
 #include "net/capability/discovery.hpp"
@@ -48,12 +47,6 @@ auto with_context(const char* operation, Call&& call) {
 
 inline void require_open(const NetMesh& node) {
   if (node.is_shut_down()) throw Error(ErrorKind::ShutDown, "MeshNode has been shut down");
-}
-
-inline std::string hex_id(std::uint64_t value) {
-  char text[24];
-  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
-  return text;
 }
 
 }  // namespace net::python

@@ -26,12 +26,6 @@ constexpr unsigned kMaxDelegationHops = 16;
 
 std::int64_t now_ns() { return static_cast<std::int64_t>(monotonic_ns()); }
 
-std::string hex(std::uint64_t value) {
-  char text[24];
-  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
-  return text;
-}
-
 // Subscribe and Unsubscribe nonces come from one counter per process, from 1.
 std::uint64_t next_nonce() {
   static std::atomic<std::uint64_t> counter{1};
@@ -274,7 +268,7 @@ struct Channels::Impl {
   Ack request(std::uint64_t publisher, const std::string& channel, const MembershipMessage& message,
               std::uint64_t nonce) {
     if (!node.has_session(publisher)) {
-      throw Error(ErrorKind::Channel, "channel: connection error: no session to publisher " + hex(publisher));
+      throw Error(ErrorKind::Channel, "channel: connection error: no session to publisher " + hex_u64(publisher));
     }
     {
       std::lock_guard lock(mu);
@@ -440,7 +434,7 @@ PublishReport Channels::publish(const std::string& channel, ByteView payload, co
   stream.priority = config ? config->priority : 0;
   const std::uint64_t stream_id = kPublishStreamBase | hash;
   const auto error_text = [&](const Error& e) {
-    return e.kind() == ErrorKind::Backpressure ? "publish: stream " + hex(stream_id) + " backpressured"
+    return e.kind() == ErrorKind::Backpressure ? "publish: stream " + hex_u64(stream_id) + " backpressured"
                                                : std::string(e.what());
   };
   PublishReport report;
@@ -468,7 +462,7 @@ PublishReport Channels::publish(const std::string& channel, ByteView payload, co
   if (options.on_failure == OnFailure::BestEffort && report.attempted > 0 && report.delivered == 0) {
     const auto& [peer, message] = report.errors.front();
     throw Error(ErrorKind::Channel, "channel: connection error: all " + std::to_string(report.attempted) +
-                                        " peers failed (first: " + hex(peer) + ": " + message + ")");
+                                        " peers failed (first: " + hex_u64(peer) + ": " + message + ")");
   }
   return report;
 }

@@ -3,6 +3,7 @@
 
 #include <sodium.h>
 
+#include <cstdio>
 #include <stdexcept>
 
 namespace net {
@@ -19,6 +20,12 @@ std::string to_hex(ByteView bytes) {
   std::string text(bytes.size() * 2 + 1, '\0');
   sodium_bin2hex(text.data(), text.size(), bytes.data(), bytes.size());
   text.pop_back();
+  return text;
+}
+
+std::string hex_u64(std::uint64_t value) {
+  char text[19];
+  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
   return text;
 }
 

@@ -39,6 +39,9 @@ Key32 random_key32();
 
 std::string to_hex(ByteView bytes);
 
+// "0x" and the lowercase hex digits of `value`, no padding ("0x3039"): how ids appear in messages.
+std::string hex_u64(std::uint64_t value);
+
 // Exactly `size` bytes from 2*size hex digits (either case); nullopt otherwise.
 std::optional<Bytes> from_hex(std::string_view hex);
 
