@@ -17,6 +17,8 @@ PyObject* g_token_error = nullptr;
 PyObject* g_channel_error = nullptr;
 PyObject* g_channel_auth_error = nullptr;
 PyObject* g_redex_error = nullptr;
+PyObject* g_cortex_error = nullptr;
+PyObject* g_netdb_error = nullptr;
 
 PyObject* python_class_for(ErrorKind kind) {
   switch (kind) {
@@ -30,6 +32,8 @@ PyObject* python_class_for(ErrorKind kind) {
     case ErrorKind::Channel: return g_channel_error;
     case ErrorKind::ChannelAuth: return g_channel_auth_error;
     case ErrorKind::Redex: return g_redex_error;
+    case ErrorKind::Cortex: return g_cortex_error;
+    case ErrorKind::NetDb: return g_netdb_error;
     case ErrorKind::Connection:
     case ErrorKind::Transport:
     case ErrorKind::InvalidCursor:
@@ -84,6 +88,8 @@ void init_errors(nb::module_& m) {
   g_channel_auth_error = add_exception(
       m, "ChannelAuthError", "The publisher refused this subscriber: \"channel: unauthorized\".", g_channel_error);
   g_redex_error = add_exception(m, "RedexError", "A RedEX operation failed: \"<op>: <detail>\".");
+  g_cortex_error = add_exception(m, "CortexError", "A CortEX adapter operation failed: \"<op> failed: <detail>\".");
+  g_netdb_error = add_exception(m, "NetDbError", "A NetDb bundle could not be encoded or decoded.");
 
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
     try {

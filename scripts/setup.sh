@@ -10,7 +10,7 @@ BUILD_DIR=${BUILD_DIR:-$ROOT/build/ci}
 PYTHON=${PYTHON:-python3}
 
 APT_PACKAGES=(g++ cmake ninja-build pkg-config ccache python3-dev python3-venv
-  libsodium-dev libboost-dev libsimdjson-dev libhiredis-dev libxxhash-dev libb2-dev catch2
+  libsodium-dev libboost-dev libsimdjson-dev libhiredis-dev libxxhash-dev libb2-dev libutf8proc-dev catch2
   redis-server nats-server libnats-dev clang libclang-rt-14-dev clang-format iproute2 nftables)
 
 install_system_packages() {

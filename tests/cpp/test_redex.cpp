@@ -12,27 +12,13 @@
 
 #include "net/core/error.hpp"
 #include "net/redex/redex.hpp"
+#include "temp_dir.hpp"
 
 using namespace net;
 using namespace net::redex;
 using namespace std::chrono_literals;
 
 namespace {
-
-// A fresh directory under the system temp dir, removed afterwards.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    path = std::filesystem::temp_directory_path() /
-           ("net-redex-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
-    std::filesystem::remove_all(path);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  static int& counter() {
-    static int n = 0;
-    return n;
-  }
-};
 
 ByteView view(std::string_view text) { return as_bytes(text); }
 

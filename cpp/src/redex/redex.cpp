@@ -308,9 +308,17 @@ std::uint64_t RedexFile::corrupt_records() const {
 }
 
 Tail::Status Tail::next(Event& out, std::chrono::nanoseconds wait) {
+  std::vector<Event> one;
+  const Status status = next_batch(one, 1, wait);
+  if (status == Status::Event) out = std::move(one.front());
+  return status;
+}
+
+Tail::Status Tail::next_batch(std::vector<Event>& out, std::size_t max, std::chrono::nanoseconds wait) {
   RedexFile::State& state = *file_->state_;
   std::unique_lock lock(state.mu);
   const auto deadline = std::chrono::steady_clock::now() + wait;
+  out.clear();
   for (;;) {
     if (closed_ || state.closed) return Status::Ended;
     state.evict(unix_ns());
@@ -318,12 +326,11 @@ Tail::Status Tail::next(Event& out, std::chrono::nanoseconds wait) {
       closed_ = true;
       throw Error(ErrorKind::Redex, "tail subscriber lagged; stream disconnected");
     }
-    const auto it = state.first_at_or_after(next_seq_);
-    if (it != state.events.end()) {
-      out = {it->seq, it->payload, it->checksum};
+    for (auto it = state.first_at_or_after(next_seq_); it != state.events.end() && out.size() < max; ++it) {
+      out.push_back({it->seq, it->payload, it->checksum});
       next_seq_ = it->seq + 1;
-      return Status::Event;
     }
+    if (!out.empty()) return Status::Event;
     if (state.changed.wait_until(lock, deadline) == std::cv_status::timeout) {
       if (closed_ || state.closed) return Status::Ended;
       if (state.first_at_or_after(next_seq_) == state.events.end()) return Status::Timeout;

@@ -22,6 +22,8 @@ enum class ErrorKind {
   Channel,          ///< channel requests refused or failed ("channel: ..."; Python ChannelError)
   ChannelAuth,      ///< a publisher refused a subscriber ("channel: unauthorized"; Python ChannelAuthError)
   Redex,            ///< RedEX logs (Python RedexError)
+  Cortex,           ///< CortEX adapters ("<op> failed: <detail>"; Python CortexError)
+  NetDb,            ///< NetDb bundles ("decode bundle: ..."; Python NetDbError)
   ShutDown,         ///< the object was shut down
   Internal,         ///< a broken invariant; never expected
 };

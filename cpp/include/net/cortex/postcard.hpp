@@ -1,0 +1,49 @@
+// Postcard 1.x, the compact serde format CortEX events and snapshots use
+// (REFERENCE §11.2): unsigned integers as LEB128 varints, strings and byte
+// vectors as a varint length and the bytes, Option as 0x00 | 0x01 value,
+// structs as their fields in order. The reader is strict: lengths are
+// bounded by what remains, strings must be UTF-8, and every failure is an
+// Error(Cortex, "<what> at <field>").
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "net/core/bytes.hpp"
+
+namespace net::cortex {
+
+class PostcardWriter {
+ public:
+  explicit PostcardWriter(Bytes& out) noexcept : out_(out) {}
+  void varint(std::uint64_t value);
+  void boolean(bool value) { out_.push_back(value ? 1 : 0); }
+  void bytes(ByteView value);
+  void string(std::string_view value) { bytes(as_bytes(value)); }
+  void none() { out_.push_back(0); }
+  void some() { out_.push_back(1); }
+
+ private:
+  Bytes& out_;
+};
+
+class PostcardReader {
+ public:
+  explicit PostcardReader(ByteView in) noexcept : in_(in) {}
+  std::uint64_t varint(const char* field);
+  bool boolean(const char* field);
+  ByteView bytes(const char* field);
+  std::string string(const char* field);
+  bool option(const char* field);  ///< whether a value follows
+  // A count of elements that take at least one byte each.
+  std::size_t count(const char* field);
+  void expect_end(const char* what) const;
+
+ private:
+  std::uint8_t byte(const char* field);
+  ByteView in_;
+  std::size_t at_ = 0;
+};
+
+}  // namespace net::cortex
