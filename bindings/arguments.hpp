@@ -26,6 +26,7 @@ class Arguments {
   std::optional<std::int64_t> get_signed(const char* name) const;
   std::optional<std::string> get_str(const char* name) const;
   std::optional<bool> get_bool(const char* name) const;
+  const char* function() const noexcept { return function_; }
 
  private:
   const char* function_;

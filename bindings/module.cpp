@@ -3,6 +3,7 @@
 
 #include "brokers.hpp"
 #include "bus.hpp"
+#include "cortex.hpp"
 #include "errors.hpp"
 #include "identity.hpp"
 #include "keys.hpp"
@@ -18,4 +19,5 @@ NB_MODULE(_net, m) {
   net::python::init_identity(m);
   net::python::init_mesh(m);
   net::python::init_redex(m);
+  net::python::init_cortex(m);
 }
