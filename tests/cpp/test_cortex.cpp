@@ -195,18 +195,26 @@ TEST_CASE("cortex: snapshots are the original's bytes and resume after last_seq"
           "64c801ac02ac02017800"
           "0505");
   redex::Redex redex;
+  {
+    // Events 0..2 of the file are the snapshot's history: folding resumes at 3.
+    auto writer = TasksAdapter::open(redex, 0xAB, false);
+    for (int i = 0; i < 3; ++i) writer->create(1000 + i, "before", 1);
+  }
   auto tasks = TasksAdapter::open_from_snapshot(redex, 0xAB, {original, 2}, false);
   CHECK(tasks->count() == 2);
   CHECK(tasks->list({})[0] == Task{7, "hi", TaskStatus::Completed, 100, 200});
   const Snapshot again = tasks->snapshot();
   CHECK(again.state == original);
   CHECK(again.last_seq == 2);
-
-  // Events 0..2 of the file are before the snapshot; folding resumes at 3.
-  for (int i = 0; i < 3; ++i) tasks->create(1000 + i, "before", 1);
   tasks->wait_for_seq(tasks->create(4, "after", 9));
   CHECK(ids(tasks->list({})) == std::vector<std::uint64_t>{4, 7, 300});
   CHECK(tasks->snapshot().last_seq == 3);
+
+  // Restored over a fresh file, the new events start at seq 0 and are folded.
+  redex::Redex fresh;
+  auto elsewhere = TasksAdapter::open_from_snapshot(fresh, 0xAB, {original, 2}, false);
+  elsewhere->wait_for_seq(elsewhere->create(5, "new", 1));
+  CHECK(ids(elsewhere->list({})) == std::vector<std::uint64_t>{5, 7, 300});
 
   redex::Redex empty_redex;
   CHECK(TasksAdapter::open(empty_redex, 1, false)->snapshot().state == hex("000100"));

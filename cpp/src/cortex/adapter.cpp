@@ -39,6 +39,10 @@ Adapter<Model>::Adapter(redex::Redex& redex, std::uint64_t origin_hash, bool per
     } catch (const Error& e) {
       throw Error(ErrorKind::Cortex, std::string("redex: ") + e.what());
     }
+    // A snapshot taken from a longer history than this file (a fresh
+    // in-memory file, say) resumes at the file's end: its new events are
+    // not the snapshot's.
+    start_seq_ = folded_before_ = std::min(start_seq_, file_->next_seq());
     tail_ = file_->tail(start_seq_);
     // What the file holds already is folded before open returns.
     std::vector<redex::Event> batch;
@@ -255,13 +259,24 @@ std::size_t Adapter<Model>::count() const {
 }
 
 template <class Model>
-std::vector<typename Model::Record> Adapter<Model>::query(const Filter& filter) const {
+void Adapter<Model>::with_matches(const Filter& filter,
+                                  const std::function<void(std::span<const Record* const>)>& use) const {
   std::shared_lock lock(state_mutex_);
   std::vector<const Record*> matches;
   for (const auto& [id, record] : state_) {
     if (Model::matches(record, filter)) matches.push_back(&record);
   }
-  return ordered(std::move(matches), filter.order_by, filter.limit);
+  use(ordered(matches, filter.order_by, filter.limit));
+}
+
+template <class Model>
+std::vector<typename Model::Record> Adapter<Model>::query(const Filter& filter) const {
+  std::vector<Record> out;
+  with_matches(filter, [&](std::span<const Record* const> matches) {
+    out.reserve(matches.size());
+    for (const Record* record : matches) out.push_back(*record);
+  });
+  return out;
 }
 
 template <class Model>

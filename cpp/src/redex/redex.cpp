@@ -267,6 +267,11 @@ std::size_t RedexFile::size() {
   return state_->events.size();
 }
 
+std::uint64_t RedexFile::next_seq() {
+  std::lock_guard lock(state_->mu);
+  return state_->next_seq;
+}
+
 std::unique_ptr<Tail> RedexFile::tail(std::uint64_t from_seq) {
   return std::unique_ptr<Tail>(new Tail(shared_from_this(), from_seq));
 }

@@ -82,6 +82,7 @@ class RedexFile : public std::enable_shared_from_this<RedexFile> {
   std::vector<Event> read_range(std::uint64_t start, std::uint64_t end);          ///< [start, end), retained only
   std::vector<Event> read_from(std::uint64_t start, std::size_t count);           ///< up to count with seq >= start
   std::size_t size();
+  std::uint64_t next_seq();  ///< the seq the next append gets
   std::unique_ptr<Tail> tail(std::uint64_t from_seq);
   void sync();
   void close();  ///< idempotent; fsyncs; ends the tails
