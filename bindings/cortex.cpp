@@ -4,7 +4,6 @@
 // Ctrl-C and close() end them; queries release it while they filter.
 #include "cortex.hpp"
 
-#include <nanobind/operators.h>
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/shared_ptr.h>
@@ -15,6 +14,7 @@
 #include <chrono>
 
 #include "arguments.hpp"
+#include "cortex_records.hpp"
 #include "net/core/error.hpp"
 #include "net/cortex/netdb.hpp"
 
@@ -25,20 +25,6 @@ namespace net::python {
 namespace {
 
 constexpr auto kWaitSlice = std::chrono::milliseconds(100);
-
-// A string as Rust's Debug prints it: quoted, with \" and \\ escaped.
-std::string debug_quoted(std::string_view text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out + "\"";
-}
-
-const char* status_name(cortex::TaskStatus status) {
-  return status == cortex::TaskStatus::Completed ? "completed" : "pending";
-}
 
 // A list (any sequence but str) of str.
 std::vector<std::string> string_list(nb::handle value, const char* function, const char* name) {
@@ -153,7 +139,7 @@ struct WatchIter {
   using Record = typename Adapter::Record;
   std::unique_ptr<typename Adapter::Watcher> watcher;
 
-  std::vector<Record> next() {
+  nb::list next() {
     std::vector<Record> out;
     typename Adapter::Watcher::Status status = Adapter::Watcher::Status::Timeout;
     wait_interruptibly([&](auto slice) {
@@ -161,24 +147,27 @@ struct WatchIter {
       return status != Adapter::Watcher::Status::Timeout;
     });
     if (status == Adapter::Watcher::Status::Ended) throw nb::stop_iteration();
-    return out;
+    return to_list(std::move(out));
   }
 };
 
+// Python objects straight from the state: the GIL stays held while the
+// state is read-locked (the fold never takes the GIL, so this cannot deadlock).
 template <class Adapter>
-std::vector<typename Adapter::Record> list_of(Adapter& adapter, const typename Adapter::Filter& filter) {
-  nb::gil_scoped_release unlocked;
-  return adapter.list(filter);
+nb::list list_of(Adapter& adapter, const typename Adapter::Filter& filter) {
+  nb::list out;
+  adapter.with_matches(filter,
+                       [&](std::span<const typename Adapter::Record* const> matches) { out = to_list(matches); });
+  return out;
 }
 
 template <class Adapter>
-std::pair<std::vector<typename Adapter::Record>, WatchIter<Adapter>> snapshot_and_watch(
-    Adapter& adapter, const typename Adapter::Filter& filter) {
+std::pair<nb::list, WatchIter<Adapter>> snapshot_and_watch(Adapter& adapter, const typename Adapter::Filter& filter) {
   auto [records, watcher] = [&] {
     nb::gil_scoped_release unlocked;
     return adapter.snapshot_and_watch(filter);
   }();
-  return {std::move(records), WatchIter<Adapter>{std::move(watcher)}};
+  return {to_list(std::move(records)), WatchIter<Adapter>{std::move(watcher)}};
 }
 
 template <class Adapter>
@@ -279,51 +268,6 @@ void def_queries(nb::class_<Adapter>& cls, const std::string& noun, const std::s
           nb::sig(keep("def " + std::string(both_name) + "(self, " + filters + ") -> tuple[list[" + record + "], " +
                        iterator + "]")),
           "The filtered records now, and an iterator of their later changes (nothing lost in between).");
-}
-
-void bind_records(nb::module_& m) {
-  nb::class_<cortex::Task>(m, "Task", "A task as the fold holds it.")
-      .def_ro("id", &cortex::Task::id)
-      .def_ro("title", &cortex::Task::title)
-      .def_prop_ro("status", [](const cortex::Task& task) { return status_name(task.status); })
-      .def_ro("created_ns", &cortex::Task::created_ns)
-      .def_ro("updated_ns", &cortex::Task::updated_ns)
-      .def(nb::self == nb::self)
-      .def("__hash__",
-           [](const cortex::Task& task) {
-             return nb::hash(
-                 nb::make_tuple(task.id, task.title, static_cast<int>(task.status), task.created_ns, task.updated_ns));
-           })
-      .def("__repr__", [](const cortex::Task& task) {
-        return "Task(id=" + std::to_string(task.id) + ", title=" + debug_quoted(task.title) + ", status=\"" +
-               status_name(task.status) + "\", created_ns=" + std::to_string(task.created_ns) +
-               ", updated_ns=" + std::to_string(task.updated_ns) + ")";
-      });
-
-  nb::class_<cortex::Memory>(m, "Memory", "A memory as the fold holds it.")
-      .def_ro("id", &cortex::Memory::id)
-      .def_ro("content", &cortex::Memory::content)
-      .def_ro("tags", &cortex::Memory::tags)
-      .def_ro("source", &cortex::Memory::source)
-      .def_ro("created_ns", &cortex::Memory::created_ns)
-      .def_ro("updated_ns", &cortex::Memory::updated_ns)
-      .def_ro("pinned", &cortex::Memory::pinned)
-      .def(nb::self == nb::self)
-      .def("__hash__",
-           [](const cortex::Memory& memory) {
-             nb::list tags;
-             for (const auto& tag : memory.tags) tags.append(tag);
-             return nb::hash(nb::make_tuple(memory.id, memory.content, nb::tuple(tags), memory.source,
-                                            memory.created_ns, memory.updated_ns, memory.pinned));
-           })
-      .def("__repr__", [](const cortex::Memory& memory) {
-        std::string tags;
-        for (const auto& tag : memory.tags) tags += (tags.empty() ? "" : ", ") + debug_quoted(tag);
-        return "Memory(id=" + std::to_string(memory.id) + ", content=" + debug_quoted(memory.content) + ", tags=[" +
-               tags + "], source=" + debug_quoted(memory.source) + ", pinned=" + (memory.pinned ? "true" : "false") +
-               ", created_ns=" + std::to_string(memory.created_ns) +
-               ", updated_ns=" + std::to_string(memory.updated_ns) + ")";
-      });
 }
 
 void bind_tasks(nb::module_& m) {
@@ -470,7 +414,7 @@ void bind_netdb(nb::module_& m) {
 }  // namespace
 
 void init_cortex(nb::module_& m) {
-  bind_records(m);
+  init_cortex_records(m);
   bind_tasks(m);
   bind_memories(m);
   bind_netdb(m);

@@ -11,10 +11,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -73,6 +75,9 @@ class Adapter : public std::enable_shared_from_this<Adapter<Model>> {
   bool is_running() const;
   std::size_t count() const;
   std::vector<Record> list(const Filter& filter) const;
+  // Calls `use` with the ordered matches while the state is locked for
+  // reading (no copies; the pointers are valid only during the call).
+  void with_matches(const Filter& filter, const std::function<void(std::span<const Record* const>)>& use) const;
   std::unique_ptr<Watcher> watch(const Filter& filter);
   // The result now and a watcher whose first emission is the first change after it.
   std::pair<std::vector<Record>, std::unique_ptr<Watcher>> snapshot_and_watch(const Filter& filter);

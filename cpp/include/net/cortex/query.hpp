@@ -39,28 +39,36 @@ struct TimeBounds {
 };
 
 // Sorts matches by `order` (ties by id ascending) and keeps the first `limit`.
+// The sort runs on (key, id) copies, not through the pointers: contiguous
+// keys instead of a cache miss per comparison.
 template <class Record>
-std::vector<Record> ordered(std::vector<const Record*> matches, OrderBy order, std::optional<std::uint32_t> limit) {
-  const auto key = [order](const Record* r) {
-    switch (order) {
-      case OrderBy::CreatedAsc:
-      case OrderBy::CreatedDesc: return r->created_ns;
-      case OrderBy::UpdatedAsc:
-      case OrderBy::UpdatedDesc: return r->updated_ns;
-      default: return r->id;
-    }
+std::vector<const Record*> ordered(const std::vector<const Record*>& matches, OrderBy order,
+                                   std::optional<std::uint32_t> limit) {
+  struct Entry {
+    std::uint64_t key;
+    std::uint64_t id;
+    const Record* record;
   };
+  const bool by_created = order == OrderBy::CreatedAsc || order == OrderBy::CreatedDesc;
+  const bool by_updated = order == OrderBy::UpdatedAsc || order == OrderBy::UpdatedDesc;
+  std::vector<Entry> entries;
+  entries.reserve(matches.size());
+  for (const Record* r : matches) {
+    entries.push_back({by_created ? r->created_ns : by_updated ? r->updated_ns : r->id, r->id, r});
+  }
   const bool descending = order == OrderBy::IdDesc || order == OrderBy::CreatedDesc || order == OrderBy::UpdatedDesc;
-  const auto before = [&](const Record* a, const Record* b) {
-    const auto ka = key(a), kb = key(b);
-    if (ka != kb) return descending ? ka > kb : ka < kb;
-    return a->id < b->id;
+  const auto before = [descending](const Entry& a, const Entry& b) {
+    if (a.key != b.key) return descending ? a.key > b.key : a.key < b.key;
+    return a.id < b.id;
   };
-  const std::size_t keep = limit ? std::min<std::size_t>(*limit, matches.size()) : matches.size();
-  std::partial_sort(matches.begin(), matches.begin() + static_cast<std::ptrdiff_t>(keep), matches.end(), before);
-  std::vector<Record> out;
-  out.reserve(keep);
-  for (std::size_t i = 0; i < keep; ++i) out.push_back(*matches[i]);
+  const std::size_t keep = limit ? std::min<std::size_t>(*limit, entries.size()) : entries.size();
+  if (keep < entries.size()) {
+    std::partial_sort(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(keep), entries.end(), before);
+  } else {
+    std::sort(entries.begin(), entries.end(), before);
+  }
+  std::vector<const Record*> out(keep);
+  for (std::size_t i = 0; i < keep; ++i) out[i] = entries[i].record;
   return out;
 }
 
