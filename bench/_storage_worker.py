@@ -6,7 +6,13 @@
 # becomes a null result with a note instead of ending the run, and the heap of one row does not
 # weigh on the next.
 #
-# Usage: _storage_worker.py [--quick]            all rows -> {"rows": ..., "latency": ..., "notes": ...}
+# The CortEX rows time TasksAdapter: creates folded (a wait_for_seq every CREATE_BARRIER creates
+# and after the last: the original 0.18.0 stops its fold after a few thousand creates with no
+# barrier), create + wait_for_seq round trips, list_tasks() over TASKS tasks, and snapshot() /
+# open_from_snapshot() of TASKS tasks (each rate per call, and per task).
+#
+# Usage: _storage_worker.py [--quick]            all rows -> {"rows": ..., "latency": ...,
+#                                                 "cortex": ..., "notes": ...}
 #        _storage_worker.py [--quick] --row NAME one row -> its result
 import json
 import os
@@ -28,6 +34,14 @@ RAW_ROW = f"raw write+fdatasync {DISK_PAYLOAD} B"
 TAIL_ROW = "tail latency"
 THROUGHPUT_ROWS = [*HEAP_ROWS, BATCH_ROW, INTERVAL_ROW, EVERY_ROW, RAW_ROW]
 
+TASKS, CREATE_BARRIER, ORIGIN = 10_000, 1_000, 0x5EED
+CREATE_ROW = "tasks.create"
+ROUND_TRIP_ROW = "create + wait_for_seq round trip"
+LIST_ROW = f"list_tasks over {TASKS:,} tasks"
+ENCODE_ROW = f"snapshot encode {TASKS:,} tasks"
+DECODE_ROW = f"open_from_snapshot decode {TASKS:,} tasks"
+CORTEX_ROWS = [CREATE_ROW, ROUND_TRIP_ROW, LIST_ROW, ENCODE_ROW, DECODE_ROW]
+
 
 def counts(quick):
     scale = 20 if quick else 1
@@ -38,6 +52,11 @@ def counts(quick):
         "interval": 50_000 // scale,
         "every": 3_000 // scale,
         "tail": 5_000 // scale,
+        "creates": 200_000 // (40 if quick else 1),
+        "round trips": 20_000 // (40 if quick else 1),
+        "lists": 5 if quick else 200,
+        "encodes": 5 if quick else 200,
+        "decodes": 5 if quick else 100,
     }
 
 
@@ -155,6 +174,104 @@ def tail_latency(samples):
     }
 
 
+def per_call(calls, seconds, tasks_per_call):
+    return {"ops": calls / seconds, "tasks": calls * tasks_per_call / seconds}
+
+
+def create_tasks(adapter, count, first_id=0):
+    """`count` creates, a wait_for_seq every CREATE_BARRIER of them and after the last."""
+    create, wait = adapter.create, adapter.wait_for_seq
+    seq = None
+    for n, task_id in enumerate(range(first_id, first_id + count), 1):
+        seq = create(task_id, f"task number {task_id}", 1_000_000 + task_id)
+        if n % CREATE_BARRIER == 0:
+            wait(seq)
+    if seq is not None:
+        wait(seq)
+
+
+def tasks_adapter(count=0):
+    """A fresh in-memory TasksAdapter holding `count` folded tasks."""
+    import net
+
+    adapter = net.TasksAdapter.open(net.Redex(), ORIGIN)
+    create_tasks(adapter, count)
+    return adapter
+
+
+def cortex_create(count):
+    def measure():
+        adapter = tasks_adapter()
+        start = time.perf_counter()
+        create_tasks(adapter, count)
+        elapsed = time.perf_counter() - start
+        adapter.close()
+        return per_call(count, elapsed, 1)
+
+    return best(measure)
+
+
+def cortex_round_trip(count):
+    def measure():
+        adapter = tasks_adapter()
+        create, wait = adapter.create, adapter.wait_for_seq
+        start = time.perf_counter()
+        for task_id in range(count):
+            wait(create(task_id, "round trip", task_id))
+        elapsed = time.perf_counter() - start
+        adapter.close()
+        return per_call(count, elapsed, 1)
+
+    return best(measure)
+
+
+def cortex_calls(call, calls):
+    """The best of REPS runs of `calls` back-to-back `call()`s over an adapter of TASKS tasks."""
+    adapter = tasks_adapter(TASKS)
+
+    def measure():
+        start = time.perf_counter()
+        for _ in range(calls):
+            call(adapter)
+        return per_call(calls, time.perf_counter() - start, TASKS)
+
+    try:
+        return best(measure)
+    finally:
+        adapter.close()
+
+
+def cortex_list(calls):
+    def list_all(adapter):
+        if len(adapter.list_tasks()) != TASKS:
+            raise RuntimeError(f"list_tasks() did not return {TASKS} tasks")
+
+    return cortex_calls(list_all, calls)
+
+
+def cortex_decode(decodes):
+    """open_from_snapshot of a TASKS-task snapshot, timed alone (each adapter is closed after)."""
+    import net
+
+    source = tasks_adapter(TASKS)
+    state, last_seq = source.snapshot()
+    source.close()
+
+    def measure():
+        elapsed = 0.0
+        for _ in range(decodes):
+            redex = net.Redex()
+            start = time.perf_counter()
+            adapter = net.TasksAdapter.open_from_snapshot(redex, ORIGIN, state, last_seq)
+            elapsed += time.perf_counter() - start
+            if adapter.count() != TASKS:
+                raise RuntimeError(f"open_from_snapshot did not restore {TASKS} tasks")
+            adapter.close()
+        return per_call(decodes, elapsed, TASKS)
+
+    return best(measure)
+
+
 def run_row(name, quick):
     n = counts(quick)
     if name in HEAP_ROWS:
@@ -170,6 +287,16 @@ def run_row(name, quick):
         return raw_fdatasync(n["every"])
     if name == TAIL_ROW:
         return tail_latency(n["tail"])
+    if name == CREATE_ROW:
+        return cortex_create(n["creates"])
+    if name == ROUND_TRIP_ROW:
+        return cortex_round_trip(n["round trips"])
+    if name == LIST_ROW:
+        return cortex_list(n["lists"])
+    if name == ENCODE_ROW:
+        return cortex_calls(lambda adapter: adapter.snapshot(), n["encodes"])
+    if name == DECODE_ROW:
+        return cortex_decode(n["decodes"])
     raise SystemExit(f"unknown row {name!r}")
 
 
@@ -188,7 +315,7 @@ def failure_note(stderr, returncode):
 def run_all(quick):
     python = [sys.executable, *(["-I"] if sys.flags.isolated else [])]
     results, notes = {}, {}
-    for name in [*THROUGHPUT_ROWS, TAIL_ROW]:
+    for name in [*THROUGHPUT_ROWS, TAIL_ROW, *CORTEX_ROWS]:
         cmd = [*python, __file__, "--row", name, *(["--quick"] if quick else [])]
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
@@ -200,7 +327,8 @@ def run_all(quick):
         else:
             results[name], notes[name] = None, failure_note(done.stderr, done.returncode)
     latency = results.pop(TAIL_ROW)
-    return {"rows": results, "latency": latency, "notes": notes}
+    cortex = {name: results.pop(name) for name in CORTEX_ROWS}
+    return {"rows": results, "latency": latency, "cortex": cortex, "notes": notes}
 
 
 def main():

@@ -3,7 +3,9 @@
 # in the 0.12.0 wheel), side by side: heap appends of 8 B..1 KiB and batches of 1000 (ops/s and
 # MB/s), append -> tail latency (p50/p99), and disk appends with fsync_interval_ms=100 and
 # fsync_every_n=1 next to the ceiling of the latter, a raw os.write + os.fdatasync of the same
-# payload in the same temporary directory. Best of 3 runs per row.
+# payload in the same temporary directory. Then CortEX (a TasksAdapter): creates folded,
+# create + wait_for_seq round trips, list_tasks() over 10,000 tasks, and snapshot() /
+# open_from_snapshot() of 10,000 tasks, per call and per task. Best of 3 runs per row.
 #
 # The original 0.18.0 aborts (a Rust panic: no Tokio runtime) when a persistent file is opened
 # from Python, so its disk rows show n/a with that note. Its fsync_every_n only signals a
@@ -29,6 +31,14 @@ RAW_ROW = "raw write+fdatasync 256 B"
 
 def cell(result, key, scale=1.0, digits=1):
     return "n/a" if result is None else f"{result[key] / scale:.{digits}f}"
+
+
+def rate(result, key):
+    """A per-second figure: whole above 100, one decimal below; n/a for a row that did not run."""
+    if result is None:
+        return "n/a"
+    value = result[key]
+    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
 
 
 def of_ceiling(side):
@@ -81,6 +91,22 @@ def main():
             args.markdown,
         )
     )
+    cortex = []
+    for operation, mine in ours["cortex"].items():
+        other = theirs["cortex"].get(operation) if theirs else None
+        cortex.append(
+            [
+                operation,
+                rate(mine, "ops"),
+                rate(mine, "tasks"),
+                rate(other, "ops"),
+                rate(other, "tasks"),
+                ratio(mine and mine["ops"], other and other["ops"]),
+            ]
+        )
+    print()
+    headers = ["CortEX", "ours calls/s", "ours tasks/s", "original calls/s", "original tasks/s"]
+    print(render([*headers, "ratio"], cortex, args.markdown))
     for side, result in (("ours", ours), ("original", theirs)):
         for operation, why in (result or {}).get("notes", {}).items():
             print(f"n/a: {side}: {operation}: {why}")

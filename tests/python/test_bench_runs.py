@@ -75,6 +75,11 @@ def test_storage_benchmark_runs_and_prints_every_row():
         "fsync_every_n=1",
         "raw write+fdatasync",
         "append -> tail next()",
+        "tasks.create",
+        "create + wait_for_seq round trip",
+        "list_tasks over 10,000 tasks",
+        "snapshot encode 10,000 tasks",
+        "open_from_snapshot decode 10,000 tasks",
     ):
         assert row in out
     assert "n/a: ours" not in out  # every row of ours ran
