@@ -44,11 +44,7 @@ Adapter<Model>::Adapter(redex::Redex& redex, std::uint64_t origin_hash, bool per
     // not the snapshot's.
     start_seq_ = folded_before_ = std::min(start_seq_, file_->next_seq());
     tail_ = file_->tail(start_seq_);
-    // What the file holds already is folded before open returns.
-    std::vector<redex::Event> batch;
-    while (tail_->next_batch(batch, kFoldBatch, std::chrono::nanoseconds(0)) == redex::Tail::Status::Event) {
-      fold_batch(batch);
-    }
+    fold_pending();  // what the file holds already is folded before open returns
     if (stopped_at_) throw Error(ErrorKind::Cortex, stop_reason_);
   } catch (const Error& e) {
     fail(operation.c_str(), e.what());
@@ -130,24 +126,33 @@ void Adapter<Model>::fold_batch(const std::vector<redex::Event>& batch) {
 }
 
 template <class Model>
-void Adapter<Model>::fold_loop() {
+redex::Tail::Status Adapter<Model>::fold_pending() {
+  std::lock_guard fold(fold_mutex_);
   std::vector<redex::Event> batch;
   for (;;) {
     redex::Tail::Status status;
     try {
-      status = tail_->next_batch(batch, kFoldBatch, kFoldWait);
+      status = tail_->next_batch(batch, kFoldBatch, std::chrono::nanoseconds(0));
     } catch (const Error& e) {  // the file's retention evicted events not folded yet
       std::lock_guard lock(progress_mutex_);
       stopped_at_ = folded_before_;
       stop_reason_ = "fold stopped at seq " + std::to_string(folded_before_) + ": " + e.what();
       progress_.notify_all();
-      return;
+      return redex::Tail::Status::Ended;
     }
-    if (status == redex::Tail::Status::Ended) break;
-    if (status != redex::Tail::Status::Event) continue;
+    if (status != redex::Tail::Status::Event) return status;
     fold_batch(batch);
     std::lock_guard lock(progress_mutex_);
-    if (stopped_at_) return;
+    if (stopped_at_) return redex::Tail::Status::Ended;
+  }
+}
+
+template <class Model>
+void Adapter<Model>::fold_loop() {
+  std::vector<redex::Event> none;
+  while (fold_pending() != redex::Tail::Status::Ended) {
+    // Sleeps until the file has more (a waiter may fold it first).
+    if (tail_->next_batch(none, 0, kFoldWait) == redex::Tail::Status::Ended) break;
   }
   // The file closed under us: nothing more will be folded.
   std::lock_guard lock(progress_mutex_);
@@ -221,6 +226,12 @@ void Adapter<Model>::wait_for_seq(std::uint64_t seq) {
 
 template <class Model>
 bool Adapter<Model>::wait_for_seq(std::uint64_t seq, std::chrono::nanoseconds timeout) {
+  bool behind;
+  {
+    std::lock_guard lock(progress_mutex_);
+    behind = folded_before_ <= seq && !stopped_at_ && !closed_;
+  }
+  if (behind) fold_pending();  // folding here saves waking the fold thread and waiting for it
   std::unique_lock lock(progress_mutex_);
   const bool done = progress_.wait_for(lock, timeout, [&] { return folded_before_ > seq || stopped_at_ || closed_; });
   if (done && folded_before_ <= seq && stopped_at_) throw Error(ErrorKind::Cortex, stop_reason_);

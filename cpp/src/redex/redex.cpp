@@ -331,11 +331,15 @@ Tail::Status Tail::next_batch(std::vector<Event>& out, std::size_t max, std::chr
       closed_ = true;
       throw Error(ErrorKind::Redex, "tail subscriber lagged; stream disconnected");
     }
-    for (auto it = state.first_at_or_after(next_seq_); it != state.events.end() && out.size() < max; ++it) {
-      out.push_back({it->seq, it->payload, it->checksum});
-      next_seq_ = it->seq + 1;
+    auto it = state.first_at_or_after(next_seq_);
+    if (it != state.events.end()) {
+      for (; it != state.events.end() && out.size() < max; ++it) {
+        out.push_back({it->seq, it->payload, it->checksum});
+        next_seq_ = it->seq + 1;
+      }
+      return Status::Event;
     }
-    if (!out.empty()) return Status::Event;
+    if (wait <= std::chrono::nanoseconds::zero()) return Status::Timeout;
     if (state.changed.wait_until(lock, deadline) == std::cv_status::timeout) {
       if (closed_ || state.closed) return Status::Ended;
       if (state.first_at_or_after(next_seq_) == state.events.end()) return Status::Timeout;

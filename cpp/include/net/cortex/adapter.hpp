@@ -98,11 +98,15 @@ class Adapter : public std::enable_shared_from_this<Adapter<Model>> {
   void restore(const Snapshot& from);
   std::vector<Record> query(const Filter& filter) const;
   void fold_batch(const std::vector<redex::Event>& batch);
+  // Folds what the file holds beyond the fold (fold_mutex_ taken): Timeout
+  // when caught up, Ended when the tail ended or the fold stopped.
+  redex::Tail::Status fold_pending();
   void fold_loop();
 
   std::uint64_t origin_hash_;
   bool persistent_;
   std::shared_ptr<redex::RedexFile> file_;
+  std::mutex fold_mutex_;  ///< one folder at a time: the fold thread or a wait_for_seq caller
   std::unique_ptr<redex::Tail> tail_;
   std::thread fold_thread_;
   std::uint64_t start_seq_ = 0;            ///< the first seq this adapter folds

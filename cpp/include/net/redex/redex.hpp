@@ -54,7 +54,8 @@ class Tail {
   // is closed. Throws Error(Redex, "tail subscriber lagged; stream
   // disconnected") when events it has not read were evicted by retention.
   Status next(Event& out, std::chrono::nanoseconds wait);
-  // Up to `max` events at once (replacing `out`), as next() waits and fails.
+  // Up to `max` events at once (replacing `out`), as next() waits and fails;
+  // with max 0, Event says one is there without taking it.
   Status next_batch(std::vector<Event>& out, std::size_t max, std::chrono::nanoseconds wait);
   void close();
 
