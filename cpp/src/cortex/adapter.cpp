@@ -11,8 +11,9 @@
 namespace net::cortex {
 namespace {
 
-constexpr std::size_t kFoldBatch = 4096;                    ///< events applied under one lock
-constexpr auto kFoldWait = std::chrono::milliseconds(100);  ///< how long the fold thread sleeps between checks
+constexpr std::size_t kFoldBatch = 4096;                      ///< events applied under one lock
+constexpr auto kFoldWait = std::chrono::milliseconds(100);    ///< how long the fold thread sleeps between checks
+constexpr auto kFoldGather = std::chrono::microseconds(200);  ///< the most a watcher waits for a busy fold
 constexpr auto kPersistentFsync = std::chrono::milliseconds(100);
 
 [[noreturn]] void fail(const char* operation, const std::string& detail) {
@@ -150,9 +151,16 @@ redex::Tail::Status Adapter<Model>::fold_pending() {
 template <class Model>
 void Adapter<Model>::fold_loop() {
   std::vector<redex::Event> none;
-  while (fold_pending() != redex::Tail::Status::Ended) {
-    // Sleeps until the file has more (a waiter may fold it first).
-    if (tail_->next_batch(none, 0, kFoldWait) == redex::Tail::Status::Ended) break;
+  for (;;) {
+    const std::uint64_t before = folded_up_to();
+    if (fold_pending() == redex::Tail::Status::Ended) break;
+    if (folded_up_to() != before) {
+      // Writes are coming: let them gather for a moment rather than have
+      // each append wake this thread (waiters fold for themselves).
+      std::this_thread::sleep_for(kFoldGather);
+      continue;
+    }
+    if (tail_->next_batch(none, 0, kFoldWait) == redex::Tail::Status::Ended) break;  // sleeps until the file has more
   }
   // The file closed under us: nothing more will be folded.
   std::lock_guard lock(progress_mutex_);
@@ -255,6 +263,12 @@ void Adapter<Model>::close() {
       fail("close", std::string("redex: ") + e.what());
     }
   }
+}
+
+template <class Model>
+std::uint64_t Adapter<Model>::folded_up_to() const {
+  std::lock_guard lock(progress_mutex_);
+  return folded_before_;
 }
 
 template <class Model>

@@ -100,6 +100,7 @@ struct RedexFile::State {
   FileOptions options;
   std::mutex mu;
   std::condition_variable changed;  ///< appends and closes, for tails
+  std::uint32_t tail_waiters = 0;   ///< tails blocked on `changed`: appends notify only when there are some
   Retained events;                  ///< seq increasing (gaps only where recovery skipped damage)
   PayloadArena arena;
   std::uint64_t next_seq = 0;
@@ -161,7 +162,7 @@ struct RedexFile::State {
       dirty = true;
       if (options.fsync_every_n && unsynced >= *options.fsync_every_n) sync_now();
     }
-    changed.notify_all();
+    if (tail_waiters > 0) changed.notify_all();
     return first;
   }
 
@@ -340,7 +341,10 @@ Tail::Status Tail::next_batch(std::vector<Event>& out, std::size_t max, std::chr
       return Status::Event;
     }
     if (wait <= std::chrono::nanoseconds::zero()) return Status::Timeout;
-    if (state.changed.wait_until(lock, deadline) == std::cv_status::timeout) {
+    ++state.tail_waiters;
+    const auto woke = state.changed.wait_until(lock, deadline);
+    --state.tail_waiters;
+    if (woke == std::cv_status::timeout) {
       if (closed_ || state.closed) return Status::Ended;
       if (state.first_at_or_after(next_seq_) == state.events.end()) return Status::Timeout;
     }

@@ -102,6 +102,7 @@ class Adapter : public std::enable_shared_from_this<Adapter<Model>> {
   // when caught up, Ended when the tail ended or the fold stopped.
   redex::Tail::Status fold_pending();
   void fold_loop();
+  std::uint64_t folded_up_to() const;  ///< folded_before_
 
   std::uint64_t origin_hash_;
   bool persistent_;
