@@ -353,3 +353,63 @@ def gated_pair(make_mesh):
     yield make
     for gate in gates:
         gate.close()
+
+
+# Blocking calls under a time limit: a call that hangs fails its test instead of the suite.
+
+
+def within(timeout: float, function, *args):
+    """`function(*args)` on a thread: its result, or its exception re-raised here; a call that
+    does not return within `timeout` seconds fails the test instead of hanging it."""
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = function(*args)
+        except BaseException as error:  # noqa: BLE001 -- re-raised on the test's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        name = getattr(function, "__name__", repr(function))
+        raise AssertionError(f"{name}{args!r} did not return within {timeout} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+def take(iterator, count: int, timeout: float = 10.0) -> list:
+    """The next `count` items of `iterator` (read on a thread; an exception of `next`, StopIteration
+    included, is re-raised here)."""
+    items: list = []
+    errors: list = []
+
+    def read() -> None:
+        try:
+            for _ in range(count):
+                items.append(next(iterator))
+        except BaseException as error:  # noqa: BLE001 -- re-raised on the test's thread
+            errors.append(error)
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        iterator.close()
+        thread.join(2)
+        raise AssertionError(f"the iterator delivered {len(items)} of {count} items in {timeout} s")
+    if errors:
+        raise errors[0]
+    return items
+
+
+def take_one(iterator, timeout: float = 10.0) -> list:
+    return take(iterator, 1, timeout)[0]
+
+
+def assert_ends(iterator, timeout: float = 5.0) -> None:
+    """`next(iterator)` raises StopIteration within `timeout`."""
+    with pytest.raises(StopIteration):
+        take(iterator, 1, timeout)

@@ -6,10 +6,10 @@ The adapters themselves are tested in test_cortex.py."""
 from __future__ import annotations
 
 import re
-import threading
 
 import net
 import pytest
+from conftest import within
 
 U64_MAX = 2**64 - 1
 NO_DIR = "redex: channel error: config.persistent=true requires Redex::with_persistent_dir(...)"
@@ -27,26 +27,6 @@ ONE_OF_EACH = bytes.fromhex(  # ... and memories.store(5, "c", ["a", "b"], "src"
 
 def exactly(message: str) -> str:
     return f"^{re.escape(message)}$"
-
-
-def within(timeout: float, function, *args):
-    """`function(*args)` on a thread; fails instead of hanging if it does not return in time."""
-    outcome: dict = {}
-
-    def run() -> None:
-        try:
-            outcome["value"] = function(*args)
-        except BaseException as error:  # noqa: BLE001 -- re-raised on the test's thread
-            outcome["error"] = error
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
-        raise AssertionError(f"{getattr(function, '__name__', function)} hung for {timeout} s")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("value")
 
 
 def settle(adapter, seq: int) -> None:

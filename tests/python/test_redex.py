@@ -12,6 +12,7 @@ import time
 import net
 import pytest
 import xxhash
+from conftest import assert_ends, take
 
 ALL = 2**64 - 1  # a read_range end past every seq
 LAGGED = "tail: tail subscriber lagged; stream disconnected"
@@ -37,37 +38,6 @@ def seqs(events) -> list[int]:
 
 def payloads(events) -> list[bytes]:
     return [event.payload for event in events]
-
-
-def take(tail, count: int, timeout: float = 10.0) -> list:
-    """The next `count` events of `tail`, read on a thread so that a tail that hangs fails the
-    test instead of blocking it. An exception of `next` (StopIteration included) is re-raised."""
-    events: list = []
-    errors: list = []
-
-    def read() -> None:
-        try:
-            for _ in range(count):
-                events.append(next(tail))
-        except BaseException as error:  # noqa: BLE001 -- re-raised on the test's thread
-            errors.append(error)
-
-    thread = threading.Thread(target=read, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
-        tail.close()
-        thread.join(2)
-        raise AssertionError(f"the tail delivered {len(events)} of {count} events in {timeout} s")
-    if errors:
-        raise errors[0]
-    return events
-
-
-def assert_ends(tail, timeout: float = 5.0) -> None:
-    """`next(tail)` raises StopIteration within `timeout`."""
-    with pytest.raises(StopIteration):
-        take(tail, 1, timeout)
 
 
 def later(delay: float, action) -> threading.Thread:
