@@ -209,11 +209,11 @@ Snapshot Adapter<Model>::snapshot() {
   std::vector<const Record*> records;
   records.reserve(state_.size());
   for (const auto& [id, record] : state_) records.push_back(&record);
-  std::sort(records.begin(), records.end(), [](const Record* a, const Record* b) { return a->id < b->id; });
   Bytes inner;
+  inner.reserve(records.size() * 32);
   PostcardWriter writer(inner);
   writer.varint(records.size());
-  for (const Record* record : records) {
+  for (const Record* record : ordered(records, OrderBy::IdAsc, std::nullopt)) {
     writer.varint(record->id);
     Model::write(writer, *record);
   }

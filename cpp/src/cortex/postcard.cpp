@@ -14,11 +14,14 @@ namespace {
 }  // namespace
 
 void PostcardWriter::varint(std::uint64_t value) {
+  std::uint8_t encoded[10];
+  std::size_t size = 0;
   while (value >= 0x80) {
-    out_.push_back(static_cast<std::uint8_t>(value | 0x80));
+    encoded[size++] = static_cast<std::uint8_t>(value | 0x80);
     value >>= 7;
   }
-  out_.push_back(static_cast<std::uint8_t>(value));
+  encoded[size++] = static_cast<std::uint8_t>(value);
+  out_.insert(out_.end(), encoded, encoded + size);
 }
 
 void PostcardWriter::bytes(ByteView value) {
