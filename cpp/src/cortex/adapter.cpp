@@ -295,18 +295,13 @@ void Adapter<Model>::with_matches(const Filter& filter,
 }
 
 template <class Model>
-std::vector<typename Model::Record> Adapter<Model>::query(const Filter& filter) const {
+std::vector<typename Model::Record> Adapter<Model>::list(const Filter& filter) const {
   std::vector<Record> out;
   with_matches(filter, [&](std::span<const Record* const> matches) {
     out.reserve(matches.size());
     for (const Record* record : matches) out.push_back(*record);
   });
   return out;
-}
-
-template <class Model>
-std::vector<typename Model::Record> Adapter<Model>::list(const Filter& filter) const {
-  return query(filter);
 }
 
 template <class Model>
@@ -326,7 +321,7 @@ auto Adapter<Model>::snapshot_and_watch(const Filter& filter)
   }
   // Read after the version: a change racing this is either in the result
   // or still ahead of seen_version_, never lost.
-  watcher->last_ = query(filter);
+  watcher->last_ = list(filter);
   return {watcher->last_, std::move(watcher)};
 }
 
@@ -345,7 +340,7 @@ auto Adapter<Model>::Watcher::next(std::vector<Record>& out, std::chrono::nanose
     if (adapter.version_ != seen_version_) {
       const std::uint64_t version = adapter.version_;
       lock.unlock();
-      std::vector<Record> result = adapter.query(filter_);
+      std::vector<Record> result = adapter.list(filter_);
       lock.lock();
       seen_version_ = version;
       if (result != last_) {

@@ -96,7 +96,6 @@ class Adapter : public std::enable_shared_from_this<Adapter<Model>> {
 
  private:
   void restore(const Snapshot& from);
-  std::vector<Record> query(const Filter& filter) const;
   void fold_batch(const std::vector<redex::Event>& batch);
   // Folds what the file holds beyond the fold (fold_mutex_ taken): Timeout
   // when caught up, Ended when the tail ended or the fold stopped.
