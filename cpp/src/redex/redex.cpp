@@ -314,9 +314,10 @@ std::uint64_t RedexFile::corrupt_records() const {
 }
 
 Tail::Status Tail::next(Event& out, std::chrono::nanoseconds wait) {
-  std::vector<Event> one;
+  thread_local std::vector<Event> one;  // keeps its capacity: no allocation per event
   const Status status = next_batch(one, 1, wait);
   if (status == Status::Event) out = std::move(one.front());
+  one.clear();
   return status;
 }
 
