@@ -119,11 +119,17 @@ void Adapter<Model>::fold_batch(const std::vector<redex::Event>& batch) {
     }
     if (changed) ++version_;
     if (failed_at) {
-      stopped_at_ = failed_at;
-      stop_reason_ = "fold stopped at seq " + std::to_string(*failed_at) + ": " + failure;
+      stop_at(*failed_at, failure);
     }
   }
   progress_.notify_all();
+}
+
+template <class Model>
+void Adapter<Model>::stop_at(std::uint64_t seq, const std::string& why) {
+  stopped_at_ = seq;
+  stop_reason_ = "fold stopped at seq " + std::to_string(seq) + ": " + why;
+  stopped_ = true;
 }
 
 template <class Model>
@@ -135,9 +141,10 @@ redex::Tail::Status Adapter<Model>::fold_pending() {
     try {
       status = tail_->next_batch(batch, kFoldBatch, std::chrono::nanoseconds(0));
     } catch (const Error& e) {  // the file's retention evicted events not folded yet
-      std::lock_guard lock(progress_mutex_);
-      stopped_at_ = folded_before_;
-      stop_reason_ = "fold stopped at seq " + std::to_string(folded_before_) + ": " + e.what();
+      {
+        std::lock_guard lock(progress_mutex_);
+        stop_at(folded_before_, e.what());
+      }
       progress_.notify_all();
       return redex::Tail::Status::Ended;
     }
@@ -164,10 +171,7 @@ void Adapter<Model>::fold_loop() {
   }
   // The file closed under us: nothing more will be folded.
   std::lock_guard lock(progress_mutex_);
-  if (!stopped_at_ && !closed_) {
-    stopped_at_ = folded_before_;
-    stop_reason_ = "fold stopped at seq " + std::to_string(folded_before_) + ": redex: file closed";
-  }
+  if (!stopped_at_ && !closed_) stop_at(folded_before_, "redex: file closed");
   progress_.notify_all();
 }
 
@@ -181,9 +185,9 @@ Bytes& Adapter<Model>::begin_event() {
 template <class Model>
 std::uint64_t Adapter<Model>::commit_event(std::uint8_t dispatch, Bytes& event, const char* operation) {
   if (closed_) fail(operation, "adapter closed");
-  {
+  if (stopped_) {
     std::lock_guard lock(progress_mutex_);
-    if (stopped_at_) fail(operation, stop_reason_);
+    fail(operation, stop_reason_);
   }
   seal_event(event, {dispatch, 0, origin_hash_, app_seq_.fetch_add(1)});
   try {

@@ -87,21 +87,21 @@ std::shared_ptr<TasksAdapter> TasksAdapter::open_from_snapshot(redex::Redex& red
 }
 
 std::uint64_t TasksAdapter::create(std::uint64_t id, std::string_view title, std::uint64_t now_ns) {
+  return commit_titled(TasksModel::kCreated, id, title, now_ns, "create");
+}
+
+std::uint64_t TasksAdapter::rename(std::uint64_t id, std::string_view new_title, std::uint64_t now_ns) {
+  return commit_titled(TasksModel::kRenamed, id, new_title, now_ns, "rename");
+}
+
+std::uint64_t TasksAdapter::commit_titled(std::uint8_t dispatch, std::uint64_t id, std::string_view title,
+                                          std::uint64_t now_ns, const char* operation) {
   Bytes& event = begin_event();
   PostcardWriter tail(event);
   tail.varint(id);
   tail.string(title);
   tail.varint(now_ns);
-  return commit_event(TasksModel::kCreated, event, "create");
-}
-
-std::uint64_t TasksAdapter::rename(std::uint64_t id, std::string_view new_title, std::uint64_t now_ns) {
-  Bytes& event = begin_event();
-  PostcardWriter tail(event);
-  tail.varint(id);
-  tail.string(new_title);
-  tail.varint(now_ns);
-  return commit_event(TasksModel::kRenamed, event, "rename");
+  return commit_event(dispatch, event, operation);
 }
 
 std::uint64_t TasksAdapter::complete(std::uint64_t id, std::uint64_t now_ns) {

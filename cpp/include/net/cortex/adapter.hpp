@@ -101,7 +101,8 @@ class Adapter : public std::enable_shared_from_this<Adapter<Model>> {
   // when caught up, Ended when the tail ended or the fold stopped.
   redex::Tail::Status fold_pending();
   void fold_loop();
-  std::uint64_t folded_up_to() const;  ///< folded_before_
+  void stop_at(std::uint64_t seq, const std::string& why);  ///< the fold ends there (progress_mutex_ held)
+  std::uint64_t folded_up_to() const;                       ///< folded_before_
 
   std::uint64_t origin_hash_;
   bool persistent_;
@@ -122,6 +123,7 @@ class Adapter : public std::enable_shared_from_this<Adapter<Model>> {
   std::uint64_t version_ = 0;  ///< +1 per fold batch that changed the state
   std::optional<std::uint64_t> stopped_at_;
   std::string stop_reason_;
+  std::atomic<bool> stopped_{false};  ///< stopped_at_ is set: what writes check without the lock
   std::atomic<bool> closed_{false};
 };
 

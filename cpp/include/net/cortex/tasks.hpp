@@ -67,6 +67,11 @@ class TasksAdapter final : public Adapter<TasksModel> {
 
   TasksAdapter(redex::Redex& redex, std::uint64_t origin_hash, bool persistent, const Snapshot* from)
       : Adapter(redex, origin_hash, persistent, from) {}
+
+ private:
+  // Created and Renamed: id, title, now_ns.
+  std::uint64_t commit_titled(std::uint8_t dispatch, std::uint64_t id, std::string_view title, std::uint64_t now_ns,
+                              const char* operation);
 };
 
 }  // namespace net::cortex
