@@ -9,6 +9,7 @@
 
 #include "arguments.hpp"
 #include "capabilities.hpp"
+#include "interruptible.hpp"
 #include "mesh.hpp"
 
 namespace nb = nanobind;
@@ -16,8 +17,6 @@ using namespace nb::literals;
 
 namespace net::python {
 namespace {
-
-constexpr auto kWaitSlice = std::chrono::milliseconds(100);
 
 struct ChannelMessage {
   std::string channel;

@@ -15,6 +15,7 @@
 
 #include "arguments.hpp"
 #include "cortex_records.hpp"
+#include "interruptible.hpp"
 #include "net/core/error.hpp"
 #include "net/cortex/netdb.hpp"
 
@@ -23,8 +24,6 @@ using namespace nb::literals;
 
 namespace net::python {
 namespace {
-
-constexpr auto kWaitSlice = std::chrono::milliseconds(100);
 
 // A list (any sequence but str) of str.
 std::vector<std::string> string_list(nb::handle value, const char* function, const char* name) {
@@ -118,20 +117,6 @@ cortex::MemoryFilter memory_filter(const char* function, nb::kwargs kwargs) {
   filter.pinned = arguments.get_bool("pinned");
   arguments.common(filter, "");
   return filter;
-}
-
-// Waits in slices, the GIL released, checking for signals between them.
-template <class Wait>
-void wait_interruptibly(Wait&& wait) {
-  for (;;) {
-    bool done;
-    {
-      nb::gil_scoped_release unlocked;
-      done = wait(kWaitSlice);
-    }
-    if (done) return;
-    if (PyErr_CheckSignals() != 0) throw nb::python_error();
-  }
 }
 
 template <class Adapter>

@@ -13,6 +13,7 @@
 
 #include "arguments.hpp"
 #include "fast_method.hpp"
+#include "interruptible.hpp"
 #include "net/core/error.hpp"
 #include "net/redex/redex.hpp"
 
@@ -21,8 +22,6 @@ using namespace nb::literals;
 
 namespace net::python {
 namespace {
-
-constexpr auto kWaitSlice = std::chrono::milliseconds(100);
 
 struct PyRedexEvent {
   std::uint64_t seq = 0;
@@ -59,16 +58,13 @@ struct PyTailIter {
 
   PyRedexEvent next() {
     redex::Event event;
-    for (;;) {
-      redex::Tail::Status status;
-      {
-        nb::gil_scoped_release unlocked;
-        status = with_op("tail", [&] { return tail->next(event, kWaitSlice); });
-      }
-      if (status == redex::Tail::Status::Event) return to_python(event);
-      if (status == redex::Tail::Status::Ended) throw nb::stop_iteration();
-      if (PyErr_CheckSignals() != 0) throw nb::python_error();
-    }
+    redex::Tail::Status status = redex::Tail::Status::Timeout;
+    wait_interruptibly([&](auto slice) {
+      status = with_op("tail", [&] { return tail->next(event, slice); });
+      return status != redex::Tail::Status::Timeout;
+    });
+    if (status == redex::Tail::Status::Ended) throw nb::stop_iteration();
+    return to_python(event);
   }
 };
 
