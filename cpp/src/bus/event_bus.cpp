@@ -183,6 +183,7 @@ Adapter* EventBus::adapter() const noexcept { return impl_->adapter.get(); }
 std::uint16_t EventBus::num_shards() const noexcept { return static_cast<std::uint16_t>(impl_->shards.size()); }
 
 std::uint16_t EventBus::shard_for(std::string_view event) const noexcept {
+  if (impl_->shards.size() == 1) return 0;
   // The original's equal-weight mapper: Lemire's multiply-shift of the xxh3.
   const unsigned __int128 product = static_cast<unsigned __int128>(xxh3_64(event)) * impl_->shards.size();
   return static_cast<std::uint16_t>(product >> 64);
@@ -199,8 +200,14 @@ std::optional<IngestResult> EventBus::ingest(std::string_view event) {
 
 std::size_t EventBus::ingest_batch(std::span<const std::string_view> events) {
   impl_->check_open();
-  for (std::string_view event : events) check_event_size(event, impl_->max_event_size, impl_->adapter.get());
+  std::size_t largest = 0;
+  for (std::string_view event : events) largest = std::max(largest, event.size());
+  if (largest > impl_->max_event_size) {
+    for (std::string_view event : events) check_event_size(event, impl_->max_event_size, impl_->adapter.get());
+  }
   const std::size_t num_shards = impl_->shards.size();
+  const std::uint64_t now = fast_monotonic_ns();
+  if (num_shards == 1) return impl_->shards[0]->push_batch(events.data(), nullptr, events.size(), now);
 
   // Counting sort of event indices by shard, keeping each shard's input order.
   BatchScratch& scratch = batch_scratch();
@@ -219,7 +226,6 @@ std::size_t EventBus::ingest_batch(std::span<const std::string_view> events) {
   next.assign(offsets.begin(), offsets.end() - 1);
   for (std::size_t i = 0; i < events.size(); ++i) order[next[shard_of[i]]++] = static_cast<std::uint32_t>(i);
 
-  const std::uint64_t now = fast_monotonic_ns();
   std::size_t accepted = 0;
   for (std::size_t s = 0; s < num_shards; ++s) {
     const std::size_t count = offsets[s + 1] - offsets[s];

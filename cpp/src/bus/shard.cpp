@@ -119,7 +119,7 @@ std::size_t Shard::push_batch(const std::string_view* events, const std::uint32_
   std::uint64_t ts = std::max(now_ns, last_ts_ + 1);
   for (std::size_t i = 0; i < count; ++i) {
     if (!admit_locked(true)) continue;
-    append_locked(events[indices[i]], ts);
+    append_locked(events[indices != nullptr ? indices[i] : i], ts);
     last_ts_ = ts++;
     ++accepted;
   }

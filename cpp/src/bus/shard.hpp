@@ -27,7 +27,8 @@ class Shard {
   // or Error(ShutDown) after close().
   std::optional<std::uint64_t> push(std::string_view event, std::uint64_t now_ns);
 
-  // Pushes events[indices[i]] in order; returns how many were accepted.
+  // Pushes events[indices[i]] (events[i] without indices) in order; returns
+  // how many were accepted.
   std::size_t push_batch(const std::string_view* events, const std::uint32_t* indices, std::size_t count,
                          std::uint64_t now_ns);
 
