@@ -10,6 +10,7 @@
 #include "net/core/clock.hpp"
 #include "net/core/error.hpp"
 #include "net/core/hash.hpp"
+#include "net/core/spin_lock.hpp"
 #include "net/identity/channel_name.hpp"
 #include "segment_log.hpp"
 
@@ -231,12 +232,12 @@ RedexFile::~RedexFile() {
 }
 
 std::uint64_t RedexFile::append(ByteView payload) {
-  std::lock_guard lock(state_->mu);
+  const auto lock = lock_spinning(state_->mu);  // a tail may be copying a batch
   return state_->append({&payload, 1});
 }
 
 std::optional<std::uint64_t> RedexFile::append_batch(std::span<const ByteView> payloads) {
-  std::lock_guard lock(state_->mu);
+  const auto lock = lock_spinning(state_->mu);
   if (state_->closed) throw_closed();
   if (payloads.empty()) return std::nullopt;
   return state_->append(payloads);
