@@ -1,5 +1,7 @@
 #include "cortex_records.hpp"
 
+#include <cstddef>
+#include <cstring>
 #include <new>
 #include <string>
 
@@ -8,31 +10,62 @@ namespace nb = nanobind;
 namespace net::python {
 namespace {
 
-template <class Record>
-struct RecordObject {
-  PyObject_HEAD Record record;
+using cortex::Memory;
+using cortex::Task;
+
+// A Memory holds its record.
+struct MemoryObject {
+  PyObject_HEAD Memory record;
 };
 
-template <class Record>
-PyTypeObject* record_type = nullptr;
+PyTypeObject* memory_type = nullptr;
 
-template <class Record>
-const Record& record_of(PyObject* self) {
-  return reinterpret_cast<RecordObject<Record>*>(self)->record;
+const Memory& memory_of(PyObject* self) { return reinterpret_cast<MemoryObject*>(self)->record; }
+
+// A Task keeps its title in the object itself (ob_size bytes): one pymalloc
+// allocation per Task, where a std::string title over 15 bytes would be a
+// second one, and list_tasks makes thousands per call.
+struct TaskObject {
+  PyObject_VAR_HEAD std::uint64_t id;
+  std::uint64_t created_ns;
+  std::uint64_t updated_ns;
+  cortex::TaskStatus status;
+  char title[1];
+};
+
+const TaskObject& task_of(PyObject* self) { return *reinterpret_cast<const TaskObject*>(self); }
+
+std::string_view title_of(const TaskObject& task) { return {task.title, static_cast<std::size_t>(Py_SIZE(&task))}; }
+
+PyTypeObject* task_type = nullptr;
+
+PyObject* new_task(const Task& task) {
+  auto* object = PyObject_NewVar(TaskObject, task_type, static_cast<Py_ssize_t>(task.title.size()));
+  if (object == nullptr) throw nb::python_error();
+  object->id = task.id;
+  object->created_ns = task.created_ns;
+  object->updated_ns = task.updated_ns;
+  object->status = task.status;
+  std::memcpy(object->title, task.title.data(), task.title.size());
+  return reinterpret_cast<PyObject*>(object);
 }
 
-template <class Record>
-void dealloc(PyObject* self) {
+void task_dealloc(PyObject* self) {
   PyTypeObject* type = Py_TYPE(self);
-  reinterpret_cast<RecordObject<Record>*>(self)->record.~Record();
   PyObject_Free(self);
   Py_DECREF(type);
 }
 
-template <class Record>
-PyObject* richcompare(PyObject* self, PyObject* other, int op) {
-  if (Py_TYPE(other) != record_type<Record> || (op != Py_EQ && op != Py_NE)) Py_RETURN_NOTIMPLEMENTED;
-  const bool equal = record_of<Record>(self) == record_of<Record>(other);
+void memory_dealloc(PyObject* self) {
+  PyTypeObject* type = Py_TYPE(self);
+  reinterpret_cast<MemoryObject*>(self)->record.~Memory();
+  PyObject_Free(self);
+  Py_DECREF(type);
+}
+
+PyObject* memory_richcompare(PyObject* self, PyObject* other, int op) {
+  if (Py_TYPE(other) != memory_type || (op != Py_EQ && op != Py_NE)) Py_RETURN_NOTIMPLEMENTED;
+  const bool equal = memory_of(self) == memory_of(other);
   return PyBool_FromLong(equal == (op == Py_EQ));
 }
 
@@ -61,23 +94,37 @@ Py_hash_t hash_of(Items*... items) {
   return hash;
 }
 
-template <class Record, std::uint64_t Record::*field>
-PyObject* get_u64(PyObject* self, void*) {
-  return PyLong_FromUnsignedLongLong(record_of<Record>(self).*field);
+template <std::uint64_t Memory::*field>
+PyObject* memory_u64(PyObject* self, void*) {
+  return PyLong_FromUnsignedLongLong(memory_of(self).*field);
 }
 
-template <class Record, std::string Record::*field>
-PyObject* get_text(PyObject* self, void*) {
-  return text(record_of<Record>(self).*field);
+template <std::uint64_t TaskObject::*field>
+PyObject* task_u64(PyObject* self, void*) {
+  return PyLong_FromUnsignedLongLong(task_of(self).*field);
+}
+
+PyObject* task_title(PyObject* self, void*) { return text(title_of(task_of(self))); }
+
+PyObject* task_richcompare(PyObject* self, PyObject* other, int op) {
+  if (Py_TYPE(other) != task_type || (op != Py_EQ && op != Py_NE)) Py_RETURN_NOTIMPLEMENTED;
+  const TaskObject& a = task_of(self);
+  const TaskObject& b = task_of(other);
+  const bool equal = a.id == b.id && a.status == b.status && a.created_ns == b.created_ns &&
+                     a.updated_ns == b.updated_ns && title_of(a) == title_of(b);
+  return PyBool_FromLong(equal == (op == Py_EQ));
+}
+
+template <std::string Memory::*field>
+PyObject* memory_text(PyObject* self, void*) {
+  return text(memory_of(self).*field);
 }
 
 const char* status_name(cortex::TaskStatus status) {
   return status == cortex::TaskStatus::Completed ? "completed" : "pending";
 }
 
-PyObject* task_status(PyObject* self, void*) {
-  return PyUnicode_InternFromString(status_name(record_of<cortex::Task>(self).status));
-}
+PyObject* task_status(PyObject* self, void*) { return PyUnicode_InternFromString(status_name(task_of(self).status)); }
 
 PyObject* tags_list(const std::vector<std::string>& tags) {
   PyObject* list = PyList_New(static_cast<Py_ssize_t>(tags.size()));
@@ -93,18 +140,19 @@ PyObject* tags_list(const std::vector<std::string>& tags) {
   return list;
 }
 
-PyObject* memory_tags(PyObject* self, void*) { return tags_list(record_of<cortex::Memory>(self).tags); }
+PyObject* memory_tags(PyObject* self, void*) { return tags_list(memory_of(self).tags); }
 
-PyObject* memory_pinned(PyObject* self, void*) { return PyBool_FromLong(record_of<cortex::Memory>(self).pinned); }
+PyObject* memory_pinned(PyObject* self, void*) { return PyBool_FromLong(memory_of(self).pinned); }
 
 Py_hash_t task_hash(PyObject* self) {
-  const auto& task = record_of<cortex::Task>(self);
-  return hash_of(PyLong_FromUnsignedLongLong(task.id), text(task.title), PyLong_FromLong(static_cast<int>(task.status)),
-                 PyLong_FromUnsignedLongLong(task.created_ns), PyLong_FromUnsignedLongLong(task.updated_ns));
+  const TaskObject& task = task_of(self);
+  return hash_of(PyLong_FromUnsignedLongLong(task.id), text(title_of(task)),
+                 PyLong_FromLong(static_cast<int>(task.status)), PyLong_FromUnsignedLongLong(task.created_ns),
+                 PyLong_FromUnsignedLongLong(task.updated_ns));
 }
 
 Py_hash_t memory_hash(PyObject* self) {
-  const auto& memory = record_of<cortex::Memory>(self);
+  const auto& memory = memory_of(self);
   PyObject* tags = tags_list(memory.tags);
   PyObject* tag_tuple = tags ? PyList_AsTuple(tags) : nullptr;
   Py_XDECREF(tags);
@@ -114,14 +162,14 @@ Py_hash_t memory_hash(PyObject* self) {
 }
 
 PyObject* task_repr(PyObject* self) {
-  const auto& task = record_of<cortex::Task>(self);
-  return text("Task(id=" + std::to_string(task.id) + ", title=" + debug_quoted(task.title) + ", status=\"" +
+  const TaskObject& task = task_of(self);
+  return text("Task(id=" + std::to_string(task.id) + ", title=" + debug_quoted(title_of(task)) + ", status=\"" +
               status_name(task.status) + "\", created_ns=" + std::to_string(task.created_ns) +
               ", updated_ns=" + std::to_string(task.updated_ns) + ")");
 }
 
 PyObject* memory_repr(PyObject* self) {
-  const auto& memory = record_of<cortex::Memory>(self);
+  const auto& memory = memory_of(self);
   std::string tags;
   for (const auto& tag : memory.tags) tags += (tags.empty() ? "" : ", ") + debug_quoted(tag);
   return text("Memory(id=" + std::to_string(memory.id) + ", content=" + debug_quoted(memory.content) + ", tags=[" +
@@ -130,95 +178,92 @@ PyObject* memory_repr(PyObject* self) {
               ", updated_ns=" + std::to_string(memory.updated_ns) + ")");
 }
 
-using cortex::Memory;
-using cortex::Task;
-
 PyGetSetDef task_getters[] = {
-    {"id", get_u64<Task, &Task::id>, nullptr, nullptr, nullptr},
-    {"title", get_text<Task, &Task::title>, nullptr, nullptr, nullptr},
+    {"id", task_u64<&TaskObject::id>, nullptr, nullptr, nullptr},
+    {"title", task_title, nullptr, nullptr, nullptr},
     {"status", task_status, nullptr, "\"pending\" or \"completed\".", nullptr},
-    {"created_ns", get_u64<Task, &Task::created_ns>, nullptr, nullptr, nullptr},
-    {"updated_ns", get_u64<Task, &Task::updated_ns>, nullptr, nullptr, nullptr},
+    {"created_ns", task_u64<&TaskObject::created_ns>, nullptr, nullptr, nullptr},
+    {"updated_ns", task_u64<&TaskObject::updated_ns>, nullptr, nullptr, nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr},
 };
 
 PyGetSetDef memory_getters[] = {
-    {"id", get_u64<Memory, &Memory::id>, nullptr, nullptr, nullptr},
-    {"content", get_text<Memory, &Memory::content>, nullptr, nullptr, nullptr},
+    {"id", memory_u64<&Memory::id>, nullptr, nullptr, nullptr},
+    {"content", memory_text<&Memory::content>, nullptr, nullptr, nullptr},
     {"tags", memory_tags, nullptr, "A new list on each access.", nullptr},
-    {"source", get_text<Memory, &Memory::source>, nullptr, nullptr, nullptr},
-    {"created_ns", get_u64<Memory, &Memory::created_ns>, nullptr, nullptr, nullptr},
-    {"updated_ns", get_u64<Memory, &Memory::updated_ns>, nullptr, nullptr, nullptr},
+    {"source", memory_text<&Memory::source>, nullptr, nullptr, nullptr},
+    {"created_ns", memory_u64<&Memory::created_ns>, nullptr, nullptr, nullptr},
+    {"updated_ns", memory_u64<&Memory::updated_ns>, nullptr, nullptr, nullptr},
     {"pinned", memory_pinned, nullptr, nullptr, nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr},
 };
 
 PyType_Slot task_slots[] = {
-    {Py_tp_dealloc, reinterpret_cast<void*>(dealloc<Task>)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(task_dealloc)},
     {Py_tp_repr, reinterpret_cast<void*>(task_repr)},
     {Py_tp_hash, reinterpret_cast<void*>(task_hash)},
-    {Py_tp_richcompare, reinterpret_cast<void*>(richcompare<Task>)},
+    {Py_tp_richcompare, reinterpret_cast<void*>(task_richcompare)},
     {Py_tp_getset, task_getters},
     {Py_tp_doc, const_cast<char*>("A task as the fold holds it.")},
     {0, nullptr},
 };
 
 PyType_Slot memory_slots[] = {
-    {Py_tp_dealloc, reinterpret_cast<void*>(dealloc<Memory>)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(memory_dealloc)},
     {Py_tp_repr, reinterpret_cast<void*>(memory_repr)},
     {Py_tp_hash, reinterpret_cast<void*>(memory_hash)},
-    {Py_tp_richcompare, reinterpret_cast<void*>(richcompare<Memory>)},
+    {Py_tp_richcompare, reinterpret_cast<void*>(memory_richcompare)},
     {Py_tp_getset, memory_getters},
     {Py_tp_doc, const_cast<char*>("A memory as the fold holds it.")},
     {0, nullptr},
 };
 
 constexpr unsigned kFlags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION | Py_TPFLAGS_IMMUTABLETYPE;
-PyType_Spec task_spec = {"net._net.Task", sizeof(RecordObject<Task>), 0, kFlags, task_slots};
-PyType_Spec memory_spec = {"net._net.Memory", sizeof(RecordObject<Memory>), 0, kFlags, memory_slots};
+PyType_Spec task_spec = {"net._net.Task", offsetof(TaskObject, title), 1, kFlags, task_slots};
+PyType_Spec memory_spec = {"net._net.Memory", sizeof(MemoryObject), 0, kFlags, memory_slots};
 
-template <class Record>
-void add_type(nb::module_& m, const char* name, PyType_Spec& spec) {
+PyTypeObject* add_type(nb::module_& m, const char* name, PyType_Spec& spec) {
   PyObject* type = PyType_FromSpec(&spec);
   if (type == nullptr) throw nb::python_error();
-  record_type<Record> = reinterpret_cast<PyTypeObject*>(type);  // the module keeps it alive
-  m.attr(name) = nb::steal(type);
+  m.attr(name) = nb::steal(type);  // the module keeps it alive
+  return reinterpret_cast<PyTypeObject*>(type);
 }
 
-// A list of `count` new objects, the i-th record constructed by make(i, where).
-template <class Record, class Make>
-nb::list records_to_list(std::size_t count, Make&& make) {
+// A list of `count` new objects, the i-th made by make(i).
+template <class Make>
+nb::list objects_to_list(std::size_t count, Make&& make) {
   nb::list out = nb::steal<nb::list>(PyList_New(static_cast<Py_ssize_t>(count)));
-  for (std::size_t i = 0; i < count; ++i) {
-    auto* object = PyObject_New(RecordObject<Record>, record_type<Record>);
-    if (object == nullptr) throw nb::python_error();
-    make(i, &object->record);
-    PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), reinterpret_cast<PyObject*>(object));
-  }
+  for (std::size_t i = 0; i < count; ++i) PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), make(i));
   return out;
 }
 
-template <class Record>
-nb::list moved_to_list(std::vector<Record>&& records) {
-  return records_to_list<Record>(records.size(),
-                                 [&](std::size_t i, Record* at) { new (at) Record(std::move(records[i])); });
-}
-
-template <class Record>
-nb::list copied_to_list(std::span<const Record* const> records) {
-  return records_to_list<Record>(records.size(), [&](std::size_t i, Record* at) { new (at) Record(*records[i]); });
+// A Memory object holding `memory`, moved or copied in.
+template <class From>
+PyObject* new_memory(From&& memory) {
+  auto* object = PyObject_New(MemoryObject, memory_type);
+  if (object == nullptr) throw nb::python_error();
+  new (&object->record) Memory(std::forward<From>(memory));
+  return reinterpret_cast<PyObject*>(object);
 }
 
 }  // namespace
 
 void init_cortex_records(nb::module_& m) {
-  add_type<Task>(m, "Task", task_spec);
-  add_type<Memory>(m, "Memory", memory_spec);
+  task_type = add_type(m, "Task", task_spec);
+  memory_type = add_type(m, "Memory", memory_spec);
 }
 
-nb::list to_list(std::vector<Task>&& tasks) { return moved_to_list(std::move(tasks)); }
-nb::list to_list(std::vector<Memory>&& memories) { return moved_to_list(std::move(memories)); }
-nb::list to_list(std::span<const Task* const> tasks) { return copied_to_list(tasks); }
-nb::list to_list(std::span<const Memory* const> memories) { return copied_to_list(memories); }
+nb::list to_list(std::vector<Task>&& tasks) {
+  return objects_to_list(tasks.size(), [&](std::size_t i) { return new_task(tasks[i]); });
+}
+nb::list to_list(std::vector<Memory>&& memories) {
+  return objects_to_list(memories.size(), [&](std::size_t i) { return new_memory(std::move(memories[i])); });
+}
+nb::list to_list(std::span<const Task* const> tasks) {
+  return objects_to_list(tasks.size(), [&](std::size_t i) { return new_task(*tasks[i]); });
+}
+nb::list to_list(std::span<const Memory* const> memories) {
+  return objects_to_list(memories.size(), [&](std::size_t i) { return new_memory(*memories[i]); });
+}
 
 }  // namespace net::python

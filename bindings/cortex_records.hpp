@@ -1,8 +1,8 @@
-// Task and Memory as plain CPython types holding the C++ record. list_*
-// and watchers create thousands per call, and a nanobind instance (type
-// lookup, instance-map insert and erase) costs more than the query; these
-// are one pymalloc'd object each. Read-only attributes, value equality and
-// hash, the original's repr.
+// Task and Memory as plain CPython types. list_* and watchers create
+// thousands per call, and a nanobind instance (type lookup, instance-map
+// insert and erase) costs more than the query; these are one pymalloc'd
+// object each (a Task with its title inside, a Memory holding its C++
+// record). Read-only attributes, value equality and hash, the original's repr.
 #pragma once
 
 #include <nanobind/nanobind.h>
