@@ -222,7 +222,10 @@ def test_records_compare_and_hash_by_value(tasks, memories):
     assert hash(first) == hash(again)
     assert len({first, again}) == 1
     settle(tasks, tasks.rename(1, "t", 2))  # same title, new updated_ns
-    assert tasks.list_tasks()[0] != first
+    renamed = tasks.list_tasks()[0]
+    assert renamed != first
+    settle(tasks, tasks.rename(1, "u", 2))  # only the title changes
+    assert tasks.list_tasks()[0] != renamed
 
     settle(memories, memories.store(1, "m", ["a", "b"], "s", 1))
     one, two = memories.list_memories()[0], memories.list_memories()[0]
@@ -578,6 +581,29 @@ def test_task_order_by_all_six_case_insensitive(sample_tasks, order, spell):
 )
 def test_task_limit_applies_after_filtering_and_ordering(sample_tasks, options, expected):
     assert ids(sample_tasks.list_tasks(**options)) == expected
+
+
+def test_id_order_follows_every_change_between_lists(tasks):
+    """The id order is kept between lists and must follow creates (in any id order), deletes
+    and renames, with and without a limit, both directions."""
+    for task_id in (5, 1, 3):
+        tasks.create(task_id, f"t{task_id}", 10)
+    settle(tasks, tasks.create(4, "t4", 10))
+    assert ids(tasks.list_tasks()) == [1, 3, 4, 5]
+    assert ids(tasks.list_tasks(order_by="id_desc", limit=2)) == [5, 4]
+    tasks.delete(4)
+    tasks.create(2, "t2", 11)
+    settle(tasks, tasks.rename(5, "renamed", 12))
+    assert ids(tasks.list_tasks()) == [1, 2, 3, 5]
+    assert ids(tasks.list_tasks(order_by="id_desc")) == [5, 3, 2, 1]
+    assert [t.title for t in tasks.list_tasks(order_by="id_desc", limit=1)] == ["renamed"]
+    assert ids(tasks.list_tasks(title_contains="t", limit=2)) == [1, 2]
+    state, last_seq = tasks.snapshot()
+    restored = net.TasksAdapter.open_from_snapshot(net.Redex(), ORIGIN, state, last_seq)
+    try:
+        assert restored.list_tasks() == tasks.list_tasks()
+    finally:
+        restored.close()
 
 
 def test_task_limit_must_be_unsigned(sample_tasks):

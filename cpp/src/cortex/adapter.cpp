@@ -1,6 +1,7 @@
 #include "net/cortex/adapter.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "net/core/error.hpp"
 #include "net/cortex/event_meta.hpp"
@@ -110,6 +111,7 @@ void Adapter<Model>::fold_batch(const std::vector<redex::Event>& batch) {
       }
       ++folded;
     }
+    if (changed) ++state_generation_;
   }
   {
     std::lock_guard lock(progress_mutex_);
@@ -208,16 +210,29 @@ std::uint64_t Adapter<Model>::commit_id_event(std::uint8_t dispatch, std::uint64
 }
 
 template <class Model>
+auto Adapter<Model>::id_order() const -> std::shared_ptr<const IdOrder> {
+  std::lock_guard lock(id_order_mutex_);
+  if (id_order_ && id_order_->generation == state_generation_) return id_order_;
+  auto fresh = std::make_shared<IdOrder>();
+  fresh->generation = state_generation_;
+  fresh->records.reserve(state_.size());
+  for (const auto& [id, record] : state_) fresh->records.push_back(&record);
+  std::sort(fresh->records.begin(), fresh->records.end(),
+            [](const Record* a, const Record* b) { return a->id < b->id; });
+  id_order_ = std::move(fresh);
+  return id_order_;
+}
+
+template <class Model>
 Snapshot Adapter<Model>::snapshot() {
   std::shared_lock state_lock(state_mutex_);
-  std::vector<const Record*> records;
-  records.reserve(state_.size());
-  for (const auto& [id, record] : state_) records.push_back(&record);
+  const auto by_id = id_order();
+  const std::vector<const Record*>& records = by_id->records;
   Bytes inner;
   inner.reserve(records.size() * 32);
   PostcardWriter writer(inner);
   writer.varint(records.size());
-  for (const Record* record : ordered(records, OrderBy::IdAsc, std::nullopt)) {
+  for (const Record* record : records) {
     writer.varint(record->id);
     Model::write(writer, *record);
   }
@@ -292,6 +307,22 @@ void Adapter<Model>::with_matches(const Filter& filter,
                                   const std::function<void(std::span<const Record* const>)>& use) const {
   std::shared_lock lock(state_mutex_);
   std::vector<const Record*> matches;
+  if (filter.order_by == OrderBy::IdAsc || filter.order_by == OrderBy::IdDesc) {  // already in order
+    const auto by_id = id_order();
+    const std::size_t limit = filter.limit.value_or(std::numeric_limits<std::size_t>::max());
+    const auto collect = [&](auto first, auto last) {
+      for (; first != last && matches.size() < limit; ++first) {
+        if (Model::matches(**first, filter)) matches.push_back(*first);
+      }
+    };
+    if (filter.order_by == OrderBy::IdAsc) {
+      collect(by_id->records.begin(), by_id->records.end());
+    } else {
+      collect(by_id->records.rbegin(), by_id->records.rend());
+    }
+    use(matches);
+    return;
+  }
   for (const auto& [id, record] : state_) {
     if (Model::matches(record, filter)) matches.push_back(&record);
   }

@@ -115,6 +115,17 @@ class Adapter : public std::enable_shared_from_this<Adapter<Model>> {
 
   mutable std::shared_mutex state_mutex_;
   State state_;
+  std::uint64_t state_generation_ = 0;  ///< +1 per fold batch that changed state_ (written under its lock)
+
+  // state_'s records in id order as of one generation, built by the first
+  // read after a change: the default order and snapshots need no sort.
+  struct IdOrder {
+    std::uint64_t generation;
+    std::vector<const Record*> records;
+  };
+  std::shared_ptr<const IdOrder> id_order() const;  ///< state_mutex_ held, shared or not
+  mutable std::mutex id_order_mutex_;
+  mutable std::shared_ptr<const IdOrder> id_order_;
 
   mutable std::mutex progress_mutex_;  ///< the fields below, and watchers' fields
   std::condition_variable progress_;   ///< folds, closes
