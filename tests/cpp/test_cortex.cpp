@@ -78,6 +78,29 @@ TEST_CASE("cortex: postcard varints, strings and options, strictly read", "[cort
   CHECK(message_of([&] { rest.expect_end("bundle"); }) == "1 trailing bytes after bundle");
 }
 
+TEST_CASE("cortex: varints read alike with ten or more bytes left (inline) and near the end", "[cortex]") {
+  const Bytes padding = hex("7f7f7f7f7f7f7f7f7f7f");
+  for (const std::uint64_t value :
+       {std::uint64_t{0}, std::uint64_t{127}, std::uint64_t{128}, std::uint64_t{300}, std::uint64_t{1} << 35,
+        (std::uint64_t{1} << 63) - 1, std::uint64_t{1} << 63, UINT64_MAX}) {
+    INFO("value " << value);
+    Bytes out;
+    PostcardWriter(out).varint(value);
+    const std::size_t width = out.size();
+    out.insert(out.end(), padding.begin(), padding.end());
+    PostcardReader in(out);
+    CHECK(in.varint("v") == value);
+    CHECK(in.varint("next") == 0x7f);  // the varint ended where it should
+    Bytes alone(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(width));
+    CHECK(PostcardReader(alone).varint("v") == value);
+  }
+  for (const char* bad : {"ffffffffffffffffff02", "ffffffffffffffffffff", "ffffffffffffffffff8001"}) {
+    Bytes overlong = hex(bad);
+    overlong.insert(overlong.end(), padding.begin(), padding.end());
+    CHECK(message_of([&] { PostcardReader(overlong).varint("v"); }) == "varint overflow at v");
+  }
+}
+
 TEST_CASE("cortex: events are byte for byte the original's, checksums v2 and v1 accepted", "[cortex]") {
   // tasks.create(7, "hi", 100) by origin 0xAB, the adapter's first write, from 0.18.0.
   const Bytes original = hex("01000000ab000000000000000000000000000000f073e9260702686964");

@@ -21,7 +21,7 @@ bool has_tag(const Memory& memory, const std::string& tag) {
 }
 
 // Pinned / Unpinned: set the flag of a known memory.
-bool set_pinned(std::unordered_map<std::uint64_t, Memory>& state, PostcardReader& tail, bool pinned) {
+bool set_pinned(RecordMap<Memory>& state, PostcardReader& tail, bool pinned) {
   const std::uint64_t id = tail.varint("id");
   const std::uint64_t now = tail.varint("now_ns");
   tail.expect_end(pinned ? "Pinned" : "Unpinned");
@@ -34,8 +34,7 @@ bool set_pinned(std::unordered_map<std::uint64_t, Memory>& state, PostcardReader
 
 }  // namespace
 
-bool MemoriesModel::apply(std::unordered_map<std::uint64_t, Memory>& state, std::uint8_t dispatch,
-                          PostcardReader& tail) {
+bool MemoriesModel::apply(RecordMap<Memory>& state, std::uint8_t dispatch, PostcardReader& tail) {
   switch (dispatch) {
     case kStored: {
       const std::uint64_t id = tail.varint("id");

@@ -2,10 +2,14 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+
 #include "net/core/error.hpp"
 
 namespace net::cortex {
 namespace {
+
+constexpr std::size_t kShortText = 64;
 
 [[noreturn]] void fail(const std::string& what, const char* field) {
   throw Error(ErrorKind::Cortex, what + " at " + field);
@@ -34,7 +38,7 @@ std::uint8_t PostcardReader::byte(const char* field) {
   return in_[at_++];
 }
 
-std::uint64_t PostcardReader::varint(const char* field) {
+std::uint64_t PostcardReader::checked_varint(const char* field) {
   std::uint64_t value = 0;
   for (int shift = 0; shift < 64; shift += 7) {
     const std::uint8_t b = byte(field);
@@ -62,7 +66,10 @@ ByteView PostcardReader::bytes(const char* field) {
 std::string PostcardReader::string(const char* field) {
   const ByteView raw = bytes(field);
   const auto* text = reinterpret_cast<const char*>(raw.data());
-  if (!simdjson::validate_utf8(text, raw.size())) fail("invalid UTF-8", field);
+  // Short ASCII (most titles and tags) needs no call into simdjson's dispatch.
+  const bool short_ascii =
+      raw.size() <= kShortText && std::all_of(raw.begin(), raw.end(), [](std::uint8_t c) { return c < 0x80; });
+  if (!short_ascii && !simdjson::validate_utf8(text, raw.size())) fail("invalid UTF-8", field);
   return {text, raw.size()};
 }
 

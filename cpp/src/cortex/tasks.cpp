@@ -11,7 +11,7 @@ std::optional<TaskStatus> parse_task_status(std::string_view text) {
   return std::nullopt;
 }
 
-bool TasksModel::apply(std::unordered_map<std::uint64_t, Task>& state, std::uint8_t dispatch, PostcardReader& tail) {
+bool TasksModel::apply(RecordMap<Task>& state, std::uint8_t dispatch, PostcardReader& tail) {
   switch (dispatch) {
     case kCreated: {
       Task task;

@@ -9,7 +9,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "net/cortex/adapter.hpp"
@@ -48,7 +47,7 @@ struct MemoriesModel {
   static constexpr const char* kAdapter = "MemoriesAdapter";
   enum Dispatch : std::uint8_t { kStored = 0x10, kRetagged = 0x11, kPinned = 0x12, kUnpinned = 0x13, kDeleted = 0x14 };
 
-  static bool apply(std::unordered_map<std::uint64_t, Memory>& state, std::uint8_t dispatch, PostcardReader& tail);
+  static bool apply(RecordMap<Memory>& state, std::uint8_t dispatch, PostcardReader& tail);
   static void write(PostcardWriter& out, const Memory& memory);
   static Memory read(PostcardReader& in);
   static bool matches(const Memory& memory, const MemoryFilter& filter);

@@ -31,7 +31,21 @@ class PostcardWriter {
 class PostcardReader {
  public:
   explicit PostcardReader(ByteView in) noexcept : in_(in) {}
-  std::uint64_t varint(const char* field);
+  std::uint64_t varint(const char* field) {
+    // Inline while ten bytes remain, so no varint can run past the end;
+    // near the end, and on overflow, the checked reader decides.
+    if (in_.size() - at_ < kMaxVarintBytes) return checked_varint(field);
+    const std::uint8_t* p = in_.data() + at_;
+    std::uint64_t value = 0;
+    for (std::size_t i = 0; i + 1 < kMaxVarintBytes; ++i) {
+      value |= static_cast<std::uint64_t>(p[i] & 0x7F) << (7 * i);
+      if (p[i] < 0x80) {
+        at_ += i + 1;
+        return value;
+      }
+    }
+    return checked_varint(field);
+  }
   bool boolean(const char* field);
   ByteView bytes(const char* field);
   std::string string(const char* field);
@@ -41,6 +55,8 @@ class PostcardReader {
   void expect_end(const char* what) const;
 
  private:
+  static constexpr std::size_t kMaxVarintBytes = 10;
+  std::uint64_t checked_varint(const char* field);
   std::uint8_t byte(const char* field);
   ByteView in_;
   std::size_t at_ = 0;

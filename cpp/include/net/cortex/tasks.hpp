@@ -8,7 +8,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "net/cortex/adapter.hpp"
 #include "net/cortex/postcard.hpp"
@@ -46,7 +45,7 @@ struct TasksModel {
   enum Dispatch : std::uint8_t { kCreated = 0x01, kRenamed = 0x02, kCompleted = 0x03, kDeleted = 0x04 };
 
   // Applies one event's tail; false when it changed nothing.
-  static bool apply(std::unordered_map<std::uint64_t, Task>& state, std::uint8_t dispatch, PostcardReader& tail);
+  static bool apply(RecordMap<Task>& state, std::uint8_t dispatch, PostcardReader& tail);
   static void write(PostcardWriter& out, const Task& task);
   static Task read(PostcardReader& in);
   static bool matches(const Task& task, const TaskFilter& filter);
