@@ -13,6 +13,7 @@
 
 #include <atomic>
 
+#include "chaos_proxy.hpp"
 #include "eventually.hpp"
 #include "mesh_nodes.hpp"
 #include "net/core/error.hpp"
@@ -123,6 +124,30 @@ TEST_CASE("stream credit: grants from the receiver refill the window", "[mesh]")
   CHECK(b.stream_stats(a.node_id(), 4)->credit_grants_sent == 1);
   a.send_on_stream(stream, one);
   CHECK(drain(b, 2).size() == 2);
+}
+
+TEST_CASE("stream credit: a waiting sender sees a grant that came before it began to wait", "[mesh]") {
+  MeshConfig config = config_for();
+  MeshNode a(config), b(config);
+  test::ChaosProxy proxy(b.local_address(), {0.0, 0.0, std::chrono::microseconds(0)});
+  std::thread acceptor([&] { b.accept(a.node_id()); });
+  a.connect(proxy.address(), b.public_key(), b.node_id());
+  acceptor.join();
+  a.start();
+  b.start();
+  const auto stream = a.open_stream(b.node_id(), 4, {StreamReliability::FireAndForget, 1000, 1});
+  const std::string event(500, 'x');
+  const ByteView one[] = {view(event)};
+  proxy.block_return_path(true);  // the grant for this send is lost
+  a.send_on_stream(stream, one);
+  CHECK_THROWS_AS(a.send_on_stream(stream, one), Error);  // refused: 416 left, 584 needed
+  proxy.block_return_path(false);                         // the starved sender's probe now brings a grant back
+  REQUIRE(eventually([&] { return a.stream_stats(b.node_id(), 4)->tx_credit_remaining == 1000; }));
+  // The credit is already there: waiting for it to change would sleep the whole timeout.
+  const auto start = std::chrono::steady_clock::now();
+  a.wait_for_credit(stream, 5s);
+  CHECK(std::chrono::steady_clock::now() - start < 1s);
+  a.send_on_stream(stream, one);
 }
 
 TEST_CASE("stream credit: backpressure while no grant comes back", "[mesh]") {

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -1055,6 +1056,8 @@ struct MeshNode::Impl {
     if (window > 0 && refused) {
       ++stream.backpressure_events;
       stream.credit_starved = true;
+      stream.credit_wanted = largest > window ? std::numeric_limits<std::int64_t>::max()  // never fits
+                                              : std::min<std::int64_t>(static_cast<std::int64_t>(out.bytes), window);
       throw Error(ErrorKind::Backpressure, "stream would block (queue full)");
     }
     stream.credit_starved = false;
@@ -1337,16 +1340,18 @@ std::vector<std::optional<Error>> MeshNode::send_to_each(std::span<const std::ui
 
 void MeshNode::wait_for_credit(const StreamHandle& handle, std::chrono::nanoseconds timeout) const {
   std::unique_lock lock(impl_->mu);
-  const auto credit_now = [&]() -> std::optional<std::int64_t> {
+  // Until the refused send would fit: waiting for the credit to change could
+  // miss the grant that arrived between the refusal and this call, and then
+  // sleep the whole timeout.
+  const auto ready = [&] {
     const auto it = impl_->sessions.find(handle.peer_node_id);
-    if (it == impl_->sessions.end()) return std::nullopt;
+    if (it == impl_->sessions.end()) return true;
     const auto found = it->second->streams.find(handle.stream_id);
-    if (found == it->second->streams.end() || found->second.epoch != handle.epoch) return std::nullopt;
-    return found->second.tx_credit;
+    if (found == it->second->streams.end() || found->second.epoch != handle.epoch) return true;
+    const StreamState& stream = found->second;
+    return stream.tx_credit >= stream.credit_wanted;
   };
-  const auto before = credit_now();
-  if (!before) return;
-  impl_->credit_granted.wait_for(lock, timeout, [&] { return impl_->shut_down.load() || credit_now() != before; });
+  impl_->credit_granted.wait_for(lock, timeout, [&] { return impl_->shut_down.load() || ready(); });
 }
 
 std::optional<StreamStats> MeshNode::stream_stats(std::uint64_t peer_node_id, std::uint64_t stream_id) const {

@@ -42,6 +42,7 @@ struct StreamState {
   // A sender refused for credit asks for a fresh grant if none comes (the
   // last one may have been lost): an all-zero ack is that probe.
   bool credit_starved = false;
+  std::int64_t credit_wanted = 0;  ///< what the last refused send needed: wait_for_credit waits for it
   std::int64_t last_grant_ns = 0;
   std::int64_t last_probe_ns = 0;
   std::uint16_t next_fragment_id = 0;

@@ -130,8 +130,9 @@ class MeshNode {
   // if needed), all sent in one batch: per peer, nullopt or why it failed.
   std::vector<std::optional<Error>> send_to_each(std::span<const std::uint64_t> peers, std::uint64_t stream_id,
                                                  const StreamOptions& options, ByteView event);
-  // Waits until a credit grant for the stream arrives (or `timeout` passes,
-  // or the stream is gone): what a sender refused for credit does before it tries again.
+  // Waits until the stream has the credit its last refused send needed (or
+  // `timeout` passes, or the stream is gone): what a sender refused for
+  // credit does before it tries again.
   void wait_for_credit(const StreamHandle& stream, std::chrono::nanoseconds timeout) const;
   std::optional<StreamStats> stream_stats(std::uint64_t peer_node_id, std::uint64_t stream_id) const;
 
