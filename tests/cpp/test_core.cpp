@@ -154,3 +154,15 @@ TEST_CASE("page buffers are zero-filled and writable; large ones sit on 2 MiB bo
     }
   }
 }
+
+TEST_CASE("a vector on PageAllocator keeps its elements across growth into huge pages", "[core][pages]") {
+  std::vector<std::uint64_t, net::PageAllocator<std::uint64_t>> values;
+  for (std::uint64_t i = 0; i < 1'000'000; ++i) values.push_back(i * 3);  // 8 MB: crosses 2 MiB twice
+  CHECK(reinterpret_cast<std::uintptr_t>(values.data()) % net::kHugePageSize == 0);
+  for (std::uint64_t i = 0; i < values.size(); i += 997) CHECK(values[i] == i * 3);
+  values.erase(values.begin(), values.begin() + 500'000);
+  CHECK(values.front() == 1'500'000);
+  values.resize(10);
+  values.shrink_to_fit();  // from pages back to the heap
+  CHECK(values.back() == (500'000 + 9) * 3);
+}

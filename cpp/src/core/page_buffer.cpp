@@ -4,6 +4,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <new>
 
@@ -45,14 +46,17 @@ void populate_pages(char* data, std::size_t length) {
 
 void PageBufferDeleter::operator()(char* data) const noexcept { munmap(data, length); }
 
+std::size_t mapped_length(std::size_t size) noexcept {
+  const std::size_t page = size < kHugePageSize ? kSmallPageSize : kHugePageSize;
+  return (std::max<std::size_t>(size, 1) + page - 1) / page * page;
+}
+
 PageBuffer allocate_pages(std::size_t size, bool populate) {
-  const std::size_t wanted = size == 0 ? 1 : size;
-  if (wanted < kHugePageSize) {
-    const std::size_t length = (wanted + kSmallPageSize - 1) / kSmallPageSize * kSmallPageSize;
+  const std::size_t length = mapped_length(size);
+  if (size < kHugePageSize) {
     return PageBuffer(static_cast<char*>(map_anonymous(length, populate ? MAP_POPULATE : 0)),
                       PageBufferDeleter{length});
   }
-  const std::size_t length = (wanted + kHugePageSize - 1) / kHugePageSize * kHugePageSize;
   char* data = map_huge_aligned(length);
   PageBuffer buffer(data, PageBufferDeleter{length});
   if (populate) populate_pages(data, length);

@@ -10,6 +10,7 @@
 #include "net/core/clock.hpp"
 #include "net/core/error.hpp"
 #include "net/core/hash.hpp"
+#include "net/core/page_buffer.hpp"
 #include "net/core/spin_lock.hpp"
 #include "net/identity/channel_name.hpp"
 #include "segment_log.hpp"
@@ -19,7 +20,9 @@ namespace {
 
 constexpr std::uint64_t kIndexRecordBytes = 20;  ///< what retention counts per event besides its payload
 
-constexpr std::size_t kChunkBytes = 256 << 10;  ///< small payloads share chunks of this size
+constexpr std::size_t kFirstChunkBytes = 64 << 10;      ///< small payloads share chunks, from this size
+constexpr std::size_t kLastChunkBytes = kHugePageSize;  ///< doubling up to this (then one huge page each)
+constexpr std::size_t kOwnAllocationBytes = 32 << 10;   ///< payloads above it are not packed
 
 // Unix time for append stamps and age retention, read at the cost of the
 // TSC: the wall clock's offset from the monotonic clock is taken once.
@@ -34,19 +37,18 @@ std::uint64_t unix_ns() {
 
 // Payload bytes: small ones packed into shared chunks (one allocation per
 // chunk, not per event); an event keeps its chunk alive through an aliasing
-// shared_ptr, so evicted or read events need no bookkeeping.
+// shared_ptr, so evicted or read events need no bookkeeping. Chunks double
+// as the file grows, so a small file stays small and a large one gets huge
+// pages (a page fault per 2 MiB, not per 4 KiB).
 class PayloadArena {
  public:
   Payload copy(ByteView payload) {
-    if (payload.size() > kChunkBytes / 8) {
+    if (payload.size() > kOwnAllocationBytes) {
       auto data = std::make_shared_for_overwrite<std::uint8_t[]>(payload.size());
       std::memcpy(data.get(), payload.data(), payload.size());
       return {std::move(data), payload.size()};
     }
-    if (!chunk_ || kChunkBytes - used_ < payload.size()) {
-      chunk_ = std::make_shared_for_overwrite<std::uint8_t[]>(kChunkBytes);
-      used_ = 0;
-    }
+    if (!chunk_ || chunk_bytes_ - used_ < payload.size()) next_chunk();
     std::uint8_t* at = chunk_.get() + used_;
     if (!payload.empty()) std::memcpy(at, payload.data(), payload.size());
     used_ += payload.size();
@@ -54,7 +56,22 @@ class PayloadArena {
   }
 
  private:
+  void next_chunk() {
+    chunk_bytes_ = chunk_ ? std::min(chunk_bytes_ * 2, kLastChunkBytes) : kFirstChunkBytes;
+    if (chunk_bytes_ < kHugePageSize) {
+      chunk_ = std::make_shared_for_overwrite<std::uint8_t[]>(chunk_bytes_);
+    } else {
+      PageBuffer pages = allocate_pages(chunk_bytes_, false);
+      const PageBufferDeleter unmap = pages.get_deleter();
+      // Released first: should the shared_ptr fail to allocate, it unmaps.
+      chunk_ = std::shared_ptr<std::uint8_t[]>(reinterpret_cast<std::uint8_t*>(pages.release()),
+                                               [unmap](std::uint8_t* data) { unmap(reinterpret_cast<char*>(data)); });
+    }
+    used_ = 0;
+  }
+
   std::shared_ptr<std::uint8_t[]> chunk_;
+  std::size_t chunk_bytes_ = 0;
   std::size_t used_ = 0;
 };
 
@@ -73,7 +90,8 @@ struct Stored {
 // and erased in bulk (a deque allocates every 512 bytes; this amortizes).
 class Retained {
  public:
-  using iterator = std::vector<Stored>::iterator;
+  using Events = std::vector<Stored, PageAllocator<Stored>>;  // grows without a page fault per 4 KiB
+  using iterator = Events::iterator;
   iterator begin() { return events_.begin() + static_cast<std::ptrdiff_t>(head_); }
   iterator end() { return events_.end(); }
   bool empty() const noexcept { return head_ == events_.size(); }
@@ -89,7 +107,7 @@ class Retained {
   }
 
  private:
-  std::vector<Stored> events_;
+  Events events_;
   std::size_t head_ = 0;
 };
 

@@ -22,4 +22,26 @@ inline constexpr std::size_t kHugePageSize = std::size_t{2} << 20;
 // Zero-filled, at least 4 KiB aligned. Throws std::bad_alloc on failure.
 PageBuffer allocate_pages(std::size_t size, bool populate);
 
+// How long the mapping of allocate_pages(size) is.
+std::size_t mapped_length(std::size_t size) noexcept;
+
+// An allocator for large growing arrays (std::vector): from 2 MiB on their
+// storage is huge pages from allocate_pages, below that the heap's.
+template <class T>
+struct PageAllocator {
+  using value_type = T;
+  PageAllocator() = default;
+  template <class U>
+  PageAllocator(const PageAllocator<U>&) noexcept {}
+  T* allocate(std::size_t n) {
+    if (n * sizeof(T) < kHugePageSize) return std::allocator<T>().allocate(n);
+    return reinterpret_cast<T*>(allocate_pages(n * sizeof(T), false).release());
+  }
+  void deallocate(T* data, std::size_t n) noexcept {
+    if (n * sizeof(T) < kHugePageSize) return std::allocator<T>().deallocate(data, n);
+    PageBufferDeleter{mapped_length(n * sizeof(T))}(reinterpret_cast<char*>(data));
+  }
+  friend bool operator==(const PageAllocator&, const PageAllocator&) noexcept { return true; }
+};
+
 }  // namespace net
