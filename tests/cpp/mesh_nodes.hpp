@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "net/capability/discovery.hpp"
@@ -26,10 +27,15 @@ inline mesh::MeshConfig config_for(std::uint8_t psk_byte = 7) {
   return config;
 }
 
-// b accepts on a second thread while a connects.
-inline void handshake(mesh::MeshNode& a, mesh::MeshNode& b) {
-  std::thread acceptor([&] { CHECK(b.accept(a.node_id()) == a.local_address()); });
-  a.connect(b.local_address(), b.public_key(), b.node_id());
+// b accepts on a second thread while a connects: to b, or to `via` (a
+// proxy in front of b).
+inline void handshake(mesh::MeshNode& a, mesh::MeshNode& b,
+                      const std::optional<mesh::SocketAddress>& via = std::nullopt) {
+  std::thread acceptor([&] {
+    const mesh::SocketAddress from = b.accept(a.node_id());
+    if (!via) CHECK(from == a.local_address());
+  });
+  a.connect(via.value_or(b.local_address()), b.public_key(), b.node_id());
   acceptor.join();
 }
 

@@ -130,9 +130,7 @@ TEST_CASE("stream credit: a waiting sender sees a grant that came before it bega
   MeshConfig config = config_for();
   MeshNode a(config), b(config);
   test::ChaosProxy proxy(b.local_address(), {0.0, 0.0, std::chrono::microseconds(0)});
-  std::thread acceptor([&] { b.accept(a.node_id()); });
-  a.connect(proxy.address(), b.public_key(), b.node_id());
-  acceptor.join();
+  test::handshake(a, b, proxy.address());
   a.start();
   b.start();
   const auto stream = a.open_stream(b.node_id(), 4, {StreamReliability::FireAndForget, 1000, 1});

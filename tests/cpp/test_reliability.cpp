@@ -11,6 +11,7 @@
 #include "chaos_proxy.hpp"
 #include "eventually.hpp"
 #include "mesh/reliable_stream.hpp"
+#include "mesh_nodes.hpp"
 #include "net/core/error.hpp"
 #include "net/mesh/mesh_node.hpp"
 
@@ -106,9 +107,7 @@ TEST_CASE("100,000 events through a lossy, duplicating, reordering proxy arrive 
   config.max_datagram_loopback = 1472;  // many small packets: many losses to recover
   MeshNode sender(config), receiver(config);
   test::ChaosProxy proxy(receiver.local_address(), {});
-  std::thread acceptor([&] { receiver.accept(sender.node_id()); });
-  sender.connect(proxy.address(), receiver.public_key(), receiver.node_id());
-  acceptor.join();
+  test::handshake(sender, receiver, proxy.address());
 
   constexpr int kEvents = 100'000;
   constexpr int kPerSend = 50;
@@ -159,9 +158,7 @@ TEST_CASE("replayed datagrams are rejected by the replay window", "[reliability]
   config.psk.fill(4);
   MeshNode sender(config), receiver(config);
   test::ChaosProxy proxy(receiver.local_address(), {0.0, 1.0, std::chrono::microseconds(0)});  // every datagram twice
-  std::thread acceptor([&] { receiver.accept(sender.node_id()); });
-  sender.connect(proxy.address(), receiver.public_key(), receiver.node_id());
-  acceptor.join();
+  test::handshake(sender, receiver, proxy.address());
   // Fire and forget: nothing but the replay window stands between a copy and a second delivery.
   const auto stream = sender.open_stream(receiver.node_id(), 2, {StreamReliability::FireAndForget, 0, 1});
   constexpr int kEvents = 500;
@@ -192,9 +189,7 @@ TEST_CASE("after a partition both sides drop the session, then handshake again w
   config.session_timeout = 60ms;
   MeshNode a(config), b(config);
   test::ChaosProxy proxy(b.local_address(), {0.0, 0.0, std::chrono::microseconds(0)});
-  std::thread acceptor([&] { b.accept(a.node_id()); });
-  a.connect(proxy.address(), b.public_key(), b.node_id());
-  acceptor.join();
+  test::handshake(a, b, proxy.address());
   a.start();
   b.start();
   proxy.partition(true);
@@ -218,9 +213,7 @@ TEST_CASE("a peer that never acknowledges (the original's nodes) gets no endless
   config.psk.fill(6);
   MeshNode sender(config), receiver(config);
   test::ChaosProxy proxy(receiver.local_address(), {0.0, 0.0, std::chrono::microseconds(0)});
-  std::thread acceptor([&] { receiver.accept(sender.node_id()); });
-  sender.connect(proxy.address(), receiver.public_key(), receiver.node_id());
-  acceptor.join();
+  test::handshake(sender, receiver, proxy.address());
   proxy.block_return_path(true);  // no ack ever comes back
   const auto stream = sender.open_stream(receiver.node_id(), 1, {StreamReliability::Reliable, 0, 1});
   const std::string event = "unacknowledged";
