@@ -36,12 +36,16 @@ std::uint64_t int_in_range(nb::handle integer, std::uint64_t max) {
   return v;
 }
 
-std::string to_str(nb::handle value, const char* function, const char* name) {
+std::string_view to_str_view(nb::handle value, const char* function, const char* name) {
   if (!PyUnicode_Check(value.ptr())) raise_type_error(function, name, "str", value);
   Py_ssize_t size = 0;
   const char* text = PyUnicode_AsUTF8AndSize(value.ptr(), &size);
   if (text == nullptr) throw nb::python_error();
-  return std::string(text, static_cast<std::size_t>(size));
+  return {text, static_cast<std::size_t>(size)};
+}
+
+std::string to_str(nb::handle value, const char* function, const char* name) {
+  return std::string(to_str_view(value, function, name));
 }
 
 Arguments::Arguments(const char* function, std::span<const char* const> names, nb::args args, nb::kwargs kwargs)

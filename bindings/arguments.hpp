@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "net/core/bytes.hpp"
@@ -50,6 +51,8 @@ ByteView bytes_argument(nanobind::handle value, const char* name);
 
 // A str argument as UTF-8: TypeError when not a str.
 std::string to_str(nanobind::handle value, const char* function, const char* name);
+// The same without a copy: the str's own UTF-8, valid while `value` lives.
+std::string_view to_str_view(nanobind::handle value, const char* function, const char* name);
 
 }  // namespace net::python
 

@@ -263,7 +263,7 @@ void bind_tasks(nb::module_& m) {
   cls.def(
          "create",
          [](TasksAdapter& tasks, nb::handle id, nb::handle title, nb::handle now_ns) {
-           return tasks.create(to_unsigned(id, "create", "id", UINT64_MAX), to_str(title, "create", "title"),
+           return tasks.create(to_unsigned(id, "create", "id", UINT64_MAX), to_str_view(title, "create", "title"),
                                to_unsigned(now_ns, "create", "now_ns", UINT64_MAX));
          },
          "id"_a, "title"_a, "now_ns"_a, nb::sig("def create(self, id: int, title: str, now_ns: int) -> int"),
@@ -271,7 +271,8 @@ void bind_tasks(nb::module_& m) {
       .def(
           "rename",
           [](TasksAdapter& tasks, nb::handle id, nb::handle new_title, nb::handle now_ns) {
-            return tasks.rename(to_unsigned(id, "rename", "id", UINT64_MAX), to_str(new_title, "rename", "new_title"),
+            return tasks.rename(to_unsigned(id, "rename", "id", UINT64_MAX),
+                                to_str_view(new_title, "rename", "new_title"),
                                 to_unsigned(now_ns, "rename", "now_ns", UINT64_MAX));
           },
           "id"_a, "new_title"_a, "now_ns"_a, nb::sig("def rename(self, id: int, new_title: str, now_ns: int) -> int"),
@@ -298,8 +299,8 @@ void bind_memories(nb::module_& m) {
          "store",
          [](MemoriesAdapter& memories, nb::handle id, nb::handle content, nb::handle tags, nb::handle source,
             nb::handle now_ns) {
-           return memories.store(to_unsigned(id, "store", "id", UINT64_MAX), to_str(content, "store", "content"),
-                                 string_list(tags, "store", "tags"), to_str(source, "store", "source"),
+           return memories.store(to_unsigned(id, "store", "id", UINT64_MAX), to_str_view(content, "store", "content"),
+                                 string_list(tags, "store", "tags"), to_str_view(source, "store", "source"),
                                  to_unsigned(now_ns, "store", "now_ns", UINT64_MAX));
          },
          "id"_a, "content"_a, "tags"_a, "source"_a, "now_ns"_a,
