@@ -11,12 +11,10 @@
 # barrier), create + wait_for_seq round trips, list_tasks() over TASKS tasks, and snapshot() /
 # open_from_snapshot() of TASKS tasks (each rate per call, and per task).
 #
-# Usage: _storage_worker.py [--quick]            all rows -> {"rows": ..., "latency": ...,
-#                                                 "cortex": ..., "notes": ...}
-#        _storage_worker.py [--quick] --row NAME one row -> its result
+# Usage: _storage_worker.py [--quick] --row NAME   one row -> its result as JSON
+# (bench/storage.py runs every row, alternating ours and the original's.)
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -312,31 +310,10 @@ def failure_note(stderr, returncode):
     return f"exit status {returncode}"
 
 
-def run_all(quick):
-    python = [sys.executable, *(["-I"] if sys.flags.isolated else [])]
-    results, notes = {}, {}
-    for name in [*THROUGHPUT_ROWS, TAIL_ROW, *CORTEX_ROWS]:
-        cmd = [*python, __file__, "--row", name, *(["--quick"] if quick else [])]
-        try:
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
-        except subprocess.TimeoutExpired:
-            results[name], notes[name] = None, "timed out after 600 s"
-            continue
-        if done.returncode == 0:
-            results[name] = json.loads(done.stdout)
-        else:
-            results[name], notes[name] = None, failure_note(done.stderr, done.returncode)
-    latency = results.pop(TAIL_ROW)
-    cortex = {name: results.pop(name) for name in CORTEX_ROWS}
-    return {"rows": results, "latency": latency, "cortex": cortex, "notes": notes}
-
-
 def main():
-    quick = "--quick" in sys.argv
-    if "--row" in sys.argv:
-        print(json.dumps(run_row(sys.argv[sys.argv.index("--row") + 1], quick)))
-    else:
-        print(json.dumps(run_all(quick)))
+    if "--row" not in sys.argv:
+        raise SystemExit("usage: _storage_worker.py [--quick] --row NAME")
+    print(json.dumps(run_row(sys.argv[sys.argv.index("--row") + 1], "--quick" in sys.argv)))
 
 
 if __name__ == "__main__":
