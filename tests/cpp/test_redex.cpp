@@ -116,6 +116,31 @@ TEST_CASE("redex: retention by count, bytes and age; evicted seqs are skipped", 
   CHECK(seqs(aged->read_range(0, 10)) == std::vector<std::uint64_t>{1});
 }
 
+TEST_CASE("redex: payloads stay intact through eviction, small and large mixed", "[redex]") {
+  // Small payloads share chunks that retention frees as the front moves on;
+  // large ones (over 32 KiB) are allocations of their own, between them.
+  const auto payload_of = [](int i) {
+    const std::size_t size = i % 7 == 0 ? 40'000 + i : static_cast<std::size_t>(i % 1000);
+    return std::string(size, static_cast<char>('a' + i % 26)) + std::to_string(i);
+  };
+  Redex manager;
+  FileOptions options;
+  options.retention_max_events = 50;
+  auto file = manager.open_file("mixed", options);
+  const Event early = [&] {
+    file->append(view(payload_of(0)));
+    return file->read_range(0, 1).at(0);
+  }();
+  for (int i = 1; i < 20'000; ++i) {
+    file->append(view(payload_of(i)));
+    if (i % 997 != 0) continue;
+    const auto retained = file->read_range(0, 1'000'000);
+    REQUIRE(retained.size() == 50);
+    for (const Event& event : retained) REQUIRE(text(event) == payload_of(static_cast<int>(event.seq)));
+  }
+  CHECK(text(early) == payload_of(0));  // evicted long ago, still readable through its reference
+}
+
 TEST_CASE("redex: a tail replays, follows, and ends with its file", "[redex]") {
   Redex manager;
   auto file = manager.open_file("tailed", {});
