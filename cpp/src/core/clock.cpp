@@ -20,6 +20,8 @@ namespace {
 
 constexpr std::uint64_t kAnchorTicks = 1ull << 22;  // about 1.4 ms at 3 GHz
 constexpr unsigned kRateShift = 32;                 // ns per tick, 32.32 fixed point
+constexpr std::uint64_t kPairTicks = 1ull << 14;    // about 5 us: a (tsc, ns) pair read further apart is refused
+constexpr int kPairAttempts = 4;
 
 bool kernel_uses_tsc() {
   std::ifstream source("/sys/devices/system/clocksource/clocksource0/current_clocksource");
@@ -50,12 +52,31 @@ struct TscClock {
     return reanchor(v);
   }
 
+  // The TSC and the kernel clock at one moment: the TSC is read on both
+  // sides of the kernel clock, and a pair that a preemption pulled apart is
+  // refused. It would skew the anchor, and the rate calibrated from it, by
+  // as long as the thread was off the CPU (a 143 us error seen under load).
+  static bool read_pair(std::uint64_t& tsc, std::uint64_t& ns) noexcept {
+    for (int attempt = 0; attempt < kPairAttempts; ++attempt) {
+      const std::uint64_t before = __rdtsc();
+      ns = monotonic_ns();
+      const std::uint64_t after = __rdtsc();
+      if (after >= before && after - before < kPairTicks) {
+        tsc = before + (after - before) / 2;
+        return true;
+      }
+    }
+    return false;
+  }
+
   std::uint64_t reanchor(std::uint64_t seen) noexcept {
-    const std::uint64_t tsc = __rdtsc();
-    const std::uint64_t ns = monotonic_ns();
+    std::uint64_t tsc = 0;
+    std::uint64_t ns = 0;
+    const bool paired = read_pair(tsc, ns);
     std::uint64_t expected = seen;
-    if ((seen & 1) != 0 || !version.compare_exchange_strong(expected, seen + 1, std::memory_order_acq_rel)) {
-      // Another thread is publishing; never below what it may have handed out.
+    if (!paired || (seen & 1) != 0 || !version.compare_exchange_strong(expected, seen + 1, std::memory_order_acq_rel)) {
+      // No tight pair (the kernel clock alone answers), or another thread is
+      // publishing; never below what it may have handed out.
       return std::max(ns, anchor_ns.load(std::memory_order_acquire));
     }
     // The furthest any reader can have extrapolated the old anchor (readers
