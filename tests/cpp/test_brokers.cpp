@@ -35,7 +35,7 @@ TEST_CASE("envelope: written in the original's form and read back exactly", "[br
   CHECK_FALSE(envelope->rewritten);
 }
 
-TEST_CASE("envelope: other JSON objects are parsed; non-objects and missing r are refused", "[brokers]") {
+TEST_CASE("envelope: other JSON objects are parsed, non-objects and missing r are refused", "[brokers]") {
   const auto spaced = parse_envelope(R"({ "s": 2, "r": [1, 2, {"a": "b"}] })");
   REQUIRE(spaced);
   CHECK(spaced->raw() == R"([1,2,{"a":"b"}])");
@@ -128,7 +128,7 @@ TEST_CASE("Redis URLs", "[brokers]") {
   }
 }
 
-TEST_CASE("cursor ids: any backend id round-trips; the validator decides", "[brokers]") {
+TEST_CASE("cursor ids: any backend id round-trips, the validator decides", "[brokers]") {
   bus::CursorIds ids(3);
   ids[0] = "1700000000000-0";
   ids[2] = "42";
@@ -257,7 +257,7 @@ TEST_CASE("Redis adapter: insertion_ts ordering, filters and corrupt cursors", "
                     Catch::StartsWith("invalid cursor: "));
 }
 
-TEST_CASE("Redis adapter: a restart mid-ingest loses nothing; duplicates are exactly the repeated dedup ids",
+TEST_CASE("Redis adapter: a restart mid-ingest loses nothing, duplicates are exactly the repeated dedup ids",
           "[brokers][redis]") {
   test::RedisServer server;
   RedisConfig config = config_for(server);

@@ -153,7 +153,7 @@ TEST_CASE("drop_newest discards new events and counts them", "[bus][backpressure
   CHECK(bus.ingest(event(5000)));
 }
 
-TEST_CASE("fail_producer raises Backpressure; batches never raise", "[bus][backpressure]") {
+TEST_CASE("fail_producer raises Backpressure, batches never raise", "[bus][backpressure]") {
   auto bus = make_bus(1, 1024, BackpressureMode::FailProducer);
   for (int i = 0; i < 1024; ++i) REQUIRE(bus.ingest(event(i)));
   REQUIRE_THROWS_WITH(bus.ingest(event(1)), "backpressure: ring buffer full");

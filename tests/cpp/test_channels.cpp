@@ -161,7 +161,7 @@ TEST_CASE("auth guard: bloom miss denies, exact pairs allow, revocation is exact
   CHECK(guard.allowed(1, "chan/a"));
 }
 
-TEST_CASE("limiters: 16 failures throttle a peer for 30 s; a token bucket refills at its rate", "[channel]") {
+TEST_CASE("limiters: 16 failures throttle a peer for 30 s, a token bucket refills at its rate", "[channel]") {
   AuthThrottle throttle;
   constexpr std::int64_t s = 1'000'000'000;
   for (int i = 0; i < 15; ++i) throttle.record_failure(7, 1 * s);
@@ -324,7 +324,7 @@ TEST_CASE("channels: subscribe_caps and publish_caps are checked against announc
   CHECK(publisher.channels.publish("locked", as_bytes(std::string_view("x"))).attempted == 0);
 }
 
-TEST_CASE("channels: max_rate_pps refuses and counts the excess; on_failure policies", "[channel][mesh]") {
+TEST_CASE("channels: max_rate_pps refuses and counts the excess, on_failure policies", "[channel][mesh]") {
   Node publisher, subscriber;
   connect_all(publisher, {&subscriber});
   publisher.channels.register_channel(named("slow", [&](ChannelConfig& c) { c.max_rate_pps = 5; }));

@@ -138,7 +138,7 @@ TEST_CASE("hex text: round trip, either case, and refusal of anything else", "[c
   CHECK_FALSE(net::from_hex("0x00"));
 }
 
-TEST_CASE("page buffers are zero-filled and writable; large ones sit on 2 MiB boundaries", "[core][pages]") {
+TEST_CASE("page buffers are zero-filled and writable, large ones sit on 2 MiB boundaries", "[core][pages]") {
   for (const std::size_t size : {std::size_t{0}, std::size_t{1}, std::size_t{4097}, net::kHugePageSize - 1,
                                  net::kHugePageSize, net::kHugePageSize + 1, 3 * net::kHugePageSize}) {
     for (const bool populate : {false, true}) {

@@ -285,7 +285,7 @@ TEST_CASE("cortex: persistent adapters replay on reopen and keep counting their 
         "Redex::with_persistent_dir(...)");
 }
 
-TEST_CASE("cortex: a corrupt event stops the fold; writes and waits say where", "[cortex]") {
+TEST_CASE("cortex: a corrupt event stops the fold, writes and waits say where", "[cortex]") {
   redex::Redex redex;
   auto tasks = TasksAdapter::open(redex, 1, false);
   tasks->wait_for_seq(tasks->create(1, "ok", 1));
@@ -334,7 +334,7 @@ TEST_CASE("cortex: watchers emit changes only and end with the adapter", "[corte
   CHECK(follower->next(seen, 1s) == TasksAdapter::Watcher::Status::Ended);
 }
 
-TEST_CASE("cortex: concurrent writers; watchers see monotone, distinct, final results", "[cortex]") {
+TEST_CASE("cortex: concurrent writers, watchers see monotone, distinct, final results", "[cortex]") {
   redex::Redex redex;
   auto tasks = TasksAdapter::open(redex, 1, false);
   constexpr int kWriters = 4, kEach = 2000;

@@ -181,7 +181,7 @@ TEST_CASE("stream credit: backpressure while no grant comes back", "[mesh]") {
   CHECK_THROWS_AS(a.send_on_stream(small_window, one), Error);
 }
 
-TEST_CASE("closed streams refuse sends; reopening gives a new epoch", "[mesh]") {
+TEST_CASE("closed streams refuse sends, reopening gives a new epoch", "[mesh]") {
   MeshNode a(config_for()), b(config_for());
   handshake(a, b);
   const auto stream = a.open_stream(b.node_id(), 8, {});
@@ -279,7 +279,7 @@ TEST_CASE("a relay forwards a routed handshake and traffic both ways", "[mesh]")
   CHECK(relay.counters().packets_forwarded >= 4);
 }
 
-TEST_CASE("pingwaves spread routes; discovered_nodes counts them", "[mesh]") {
+TEST_CASE("pingwaves spread routes, discovered_nodes counts them", "[mesh]") {
   MeshNode a(config_for()), relay(config_for()), c(config_for());
   handshake(a, relay);
   handshake(relay, c);

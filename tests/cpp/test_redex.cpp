@@ -90,7 +90,7 @@ TEST_CASE("redex: open_file validates in the original's order", "[redex]") {
                     "open_file: channel error: config.persistent=true requires Redex::with_persistent_dir(...)");
 }
 
-TEST_CASE("redex: retention by count, bytes and age; evicted seqs are skipped", "[redex]") {
+TEST_CASE("redex: retention by count, bytes and age, evicted seqs are skipped", "[redex]") {
   Redex manager;
   FileOptions by_count;
   by_count.retention_max_events = 3;

@@ -61,7 +61,7 @@ TEST_CASE("reorder buffer: ordered release, duplicates, gap reports", "[reliabil
   CHECK_FALSE(buffer.has_gap());
 }
 
-TEST_CASE("reorder buffer: unordered releases at once; a stale gap is skipped", "[reliability]") {
+TEST_CASE("reorder buffer: unordered releases at once, a stale gap is skipped", "[reliability]") {
   ReorderBuffer unordered(false);
   std::vector<ReceivedPacket> release;
   unordered.receive(packet(3), 0, release);

@@ -100,7 +100,7 @@ TEST_CASE("data packet: header, AAD, nonce, ciphertext and frames", "[wire][pack
   CHECK(framed == plaintext);
 }
 
-TEST_CASE("relays may rewrite hop_count; any other byte breaks the packet", "[wire][packet]") {
+TEST_CASE("relays may rewrite hop_count, any other byte breaks the packet", "[wire][packet]") {
   const simdjson::dom::element v = test_vectors::root()["data_packet"];
   const Bytes rewritten = hex(v["datagram_with_hop_count_3_still_valid"]);
   const auto header = PacketHeader::decode(rewritten);
