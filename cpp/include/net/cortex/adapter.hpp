@@ -35,9 +35,8 @@ struct Snapshot {
   std::optional<std::uint64_t> last_seq;  ///< the last event folded into it
 };
 
-// Records by id. Their nodes come from a pool: one allocation per record,
-// the bulk of decoding a snapshot, is then a pointer bump, and a closing
-// adapter frees its nodes in a few large blocks.
+// Records by id. Their nodes come from a pool rather than malloc: a node
+// allocation, once the bulk of decoding a snapshot, is a free-list pop.
 template <class Record>
 using RecordMap = std::pmr::unordered_map<std::uint64_t, Record>;
 
