@@ -135,10 +135,8 @@ std::size_t ingest_raw_batch(EventBus& bus, nb::handle events) {
   if (!items.is_valid()) throw nb::python_error();
   const Py_ssize_t count = PySequence_Fast_GET_SIZE(items.ptr());
   PyObject** item = PySequence_Fast_ITEMS(items.ptr());
-  thread_local std::vector<std::string_view> reused_views;
-  std::vector<std::string_view>& views = reused_views;
-  views.resize(static_cast<std::size_t>(count));
-  std::string_view* view = views.data();  // in a register: no TLS lookup per event
+  std::vector<std::string_view> views(static_cast<std::size_t>(count));
+  std::string_view* view = views.data();
   std::size_t total_bytes = 0;
   for (Py_ssize_t i = 0; i < count; ++i) {
     if (!PyUnicode_Check(item[i])) {
