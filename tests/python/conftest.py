@@ -380,15 +380,16 @@ def within(timeout: float, function, *args):
     return outcome.get("value")
 
 
-def take(iterator, count: int, timeout: float = 10.0) -> list:
-    """The next `count` items of `iterator` (read on a thread; an exception of `next`, StopIteration
-    included, is re-raised here)."""
+def take_until(iterator, done, timeout: float, failure) -> list:
+    """Items of `iterator`, read with `next` on a thread until `done(items)` holds; an exception of
+    `next`, StopIteration included, is re-raised here. After `timeout` the iterator is closed and
+    the test fails with `failure(items)`."""
     items: list = []
     errors: list = []
 
     def read() -> None:
         try:
-            for _ in range(count):
+            while not done(items):
                 items.append(next(iterator))
         except BaseException as error:  # noqa: BLE001 -- re-raised on the test's thread
             errors.append(error)
@@ -399,10 +400,20 @@ def take(iterator, count: int, timeout: float = 10.0) -> list:
     if thread.is_alive():
         iterator.close()
         thread.join(2)
-        raise AssertionError(f"the iterator delivered {len(items)} of {count} items in {timeout} s")
+        raise AssertionError(failure(items))
     if errors:
         raise errors[0]
     return items
+
+
+def take(iterator, count: int, timeout: float = 10.0) -> list:
+    """The next `count` items of `iterator` (see take_until)."""
+    return take_until(
+        iterator,
+        lambda items: len(items) == count,
+        timeout,
+        lambda items: f"the iterator delivered {len(items)} of {count} items in {timeout} s",
+    )
 
 
 def take_one(iterator, timeout: float = 10.0) -> list:

@@ -13,10 +13,19 @@ import time
 
 import net
 import pytest
-from conftest import assert_ends, take_one, within
+from conftest import assert_ends, take_one, take_until, within
 
 ORIGIN = 0x0123_4567_89AB_CDEF
 U64_MAX = 2**64 - 1
+# Keyword filters both list_tasks and list_memories take.
+COMMON_FILTERS = [
+    "created_after_ns",
+    "created_before_ns",
+    "updated_after_ns",
+    "updated_before_ns",
+    "order_by",
+    "limit",
+]
 ORDERS = ["id_asc", "id_desc", "created_asc", "created_desc", "updated_asc", "updated_desc"]
 NO_DIR = "redex: channel error: config.persistent=true requires Redex::with_persistent_dir(...)"
 BAD_TASK_ORDER = (
@@ -39,30 +48,18 @@ def settle(adapter, seq: int, timeout: float = 10.0) -> None:
 def collect_until(iterator, done, timeout: float = 10.0) -> list:
     """Iterates on a thread until an item satisfies `done(item)`; returns every item seen. Fails
     if that does not happen within `timeout` (the iterator is then closed)."""
-    items: list = []
-    errors: list = []
-
-    def read() -> None:
-        try:
-            for item in iterator:
-                items.append(item)
-                if done(item):
-                    return
-        except BaseException as error:  # noqa: BLE001 -- re-raised on the test's thread
-            errors.append(error)
-
-    thread = threading.Thread(target=read, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
-        iterator.close()
-        thread.join(2)
-        last = items[-1] if items else None
-        raise AssertionError(f"no wanted item within {timeout} s; {len(items)} items, last {last}")
-    if errors:
-        raise errors[0]
-    assert items and done(items[-1]), f"the iterator ended after {len(items)} items"
-    return items
+    try:
+        return take_until(
+            iterator,
+            lambda items: bool(items) and done(items[-1]),
+            timeout,
+            lambda items: (
+                f"no wanted item within {timeout} s; {len(items)} items, last "
+                f"{items[-1] if items else None}"
+            ),
+        )
+    except StopIteration:
+        raise AssertionError("the iterator ended before a wanted item") from None
 
 
 def ids(records) -> list[int]:
@@ -463,18 +460,7 @@ def test_list_tasks_without_filters_is_everything_by_id(sample_tasks):
         (4, "lunch", "completed", 50, 400),
         (5, "МОСКВА trip", "pending", 300, 300),
     ]
-    nones = dict.fromkeys(
-        [
-            "status",
-            "title_contains",
-            "created_after_ns",
-            "created_before_ns",
-            "updated_after_ns",
-            "updated_before_ns",
-            "order_by",
-            "limit",
-        ]
-    )
+    nones = dict.fromkeys(["status", "title_contains", *COMMON_FILTERS])
     assert ids(sample_tasks.list_tasks(**nones)) == [1, 2, 3, 4, 5]
     assert sample_tasks.count() == 5
 
@@ -681,20 +667,7 @@ def test_list_memories_without_filters_is_everything_by_id(sample_memories):
         (5, "notes", ("home",), "Phone", True, 300, 300),
     ]
     nones = dict.fromkeys(
-        [
-            "source",
-            "content_contains",
-            "tag",
-            "any_tag",
-            "all_tags",
-            "pinned",
-            "created_after_ns",
-            "created_before_ns",
-            "updated_after_ns",
-            "updated_before_ns",
-            "order_by",
-            "limit",
-        ]
+        ["source", "content_contains", "tag", "any_tag", "all_tags", "pinned", *COMMON_FILTERS]
     )
     assert ids(sample_memories.list_memories(**nones)) == [1, 2, 3, 4, 5]
     assert sample_memories.count() == 5
