@@ -111,7 +111,7 @@ void Adapter<Model>::fold_batch(const std::vector<redex::Event>& batch) {
       }
       ++folded;
     }
-    if (changed) ++state_generation_;
+    if (changed) ++version_;  // under the state lock: id_order() readers see it with the change
   }
   {
     std::lock_guard lock(progress_mutex_);
@@ -119,7 +119,6 @@ void Adapter<Model>::fold_batch(const std::vector<redex::Event>& batch) {
       last_folded_ = batch[folded - 1].seq;
       folded_before_ = *last_folded_ + 1;
     }
-    if (changed) ++version_;
     if (failed_at) {
       stop_at(*failed_at, failure);
     }
@@ -212,9 +211,10 @@ std::uint64_t Adapter<Model>::commit_id_event(std::uint8_t dispatch, std::uint64
 template <class Model>
 auto Adapter<Model>::id_order() const -> std::shared_ptr<const IdOrder> {
   std::lock_guard lock(id_order_mutex_);
-  if (id_order_ && id_order_->generation == state_generation_) return id_order_;
+  const std::uint64_t version = version_.load();
+  if (id_order_ && id_order_->version == version) return id_order_;
   auto fresh = std::make_shared<IdOrder>();
-  fresh->generation = state_generation_;
+  fresh->version = version;
   fresh->records.reserve(state_.size());
   for (const auto& [id, record] : state_) fresh->records.push_back(&record);
   std::sort(fresh->records.begin(), fresh->records.end(),

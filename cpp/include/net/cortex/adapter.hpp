@@ -122,12 +122,11 @@ class Adapter : public std::enable_shared_from_this<Adapter<Model>> {
   mutable std::shared_mutex state_mutex_;
   std::pmr::unsynchronized_pool_resource state_pool_;  ///< state_'s nodes (state_mutex_ held to allocate)
   State state_{&state_pool_};
-  std::uint64_t state_generation_ = 0;  ///< +1 per fold batch that changed state_ (written under its lock)
 
-  // state_'s records in id order as of one generation, built by the first
+  // state_'s records in id order as of one version, built by the first
   // read after a change: the default order and snapshots need no sort.
   struct IdOrder {
-    std::uint64_t generation;
+    std::uint64_t version;
     std::vector<const Record*> records;
   };
   std::shared_ptr<const IdOrder> id_order() const;  ///< state_mutex_ held, shared or not
@@ -138,7 +137,10 @@ class Adapter : public std::enable_shared_from_this<Adapter<Model>> {
   std::condition_variable progress_;   ///< folds, closes
   std::uint64_t folded_before_ = 0;    ///< every seq below it is folded
   std::optional<std::uint64_t> last_folded_;
-  std::uint64_t version_ = 0;  ///< +1 per fold batch that changed the state
+  // +1 per fold batch that changed state_, while it holds state_mutex_ (so a
+  // reader holding it sees a version that matches the state); watchers read
+  // it under progress_mutex_, which the fold takes before notifying.
+  std::atomic<std::uint64_t> version_{0};
   std::optional<std::uint64_t> stopped_at_;
   std::string stop_reason_;
   std::atomic<bool> stopped_{false};  ///< stopped_at_ is set: what writes check without the lock
