@@ -248,7 +248,8 @@ def cortex_list(calls):
 
 
 def cortex_decode(decodes):
-    """open_from_snapshot of a TASKS-task snapshot, timed alone (each adapter is closed after)."""
+    """open_from_snapshot of a TASKS-task snapshot, timed alone: each adapter is closed and dropped
+    before the next one's clock starts (rebinding the name would drop it inside the timed span)."""
     import net
 
     source = tasks_adapter(TASKS)
@@ -265,6 +266,7 @@ def cortex_decode(decodes):
             if adapter.count() != TASKS:
                 raise RuntimeError(f"open_from_snapshot did not restore {TASKS} tasks")
             adapter.close()
+            del adapter
         return per_call(decodes, elapsed, TASKS)
 
     return best(measure)

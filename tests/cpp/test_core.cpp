@@ -1,4 +1,5 @@
-// core/: the clock, hashing, page buffers and the JSON writer (byte-exact with CPython's json.dumps).
+// core/: the clock, hashing, page buffers, the free-list resource and the JSON writer (byte-exact with CPython's
+// json.dumps).
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -6,13 +7,16 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <map>
+#include <memory_resource>
 #include <string>
-
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "net/core/bytes.hpp"
 #include "net/core/clock.hpp"
+#include "net/core/free_list_resource.hpp"
 #include "net/core/hash.hpp"
 #include "net/core/json_writer.hpp"
 #include "net/core/page_buffer.hpp"
@@ -165,4 +169,45 @@ TEST_CASE("a vector on PageAllocator keeps its elements across growth into huge 
   values.resize(10);
   values.shrink_to_fit();  // from pages back to the heap
   CHECK(values.back() == (500'000 + 9) * 3);
+}
+
+TEST_CASE("FreeListResource reuses freed blocks of a size and serves odd sizes and alignments", "[core][pool]") {
+  net::FreeListResource pool;
+  void* a = pool.allocate(40, 8);
+  void* b = pool.allocate(48, 16);  // the same 48-byte class as 40
+  CHECK(a != b);
+  CHECK(reinterpret_cast<std::uintptr_t>(b) % 16 == 0);
+  pool.deallocate(a, 40, 8);
+  CHECK(pool.allocate(33, 8) == a);  // a free is a push, the next allocation of the class its pop
+  void* other_class = pool.allocate(64, 8);
+  CHECK(other_class != a);
+  void* big = pool.allocate(4096, 64);  // beyond the pooled sizes and alignment: operator new
+  CHECK(reinterpret_cast<std::uintptr_t>(big) % 64 == 0);
+  pool.deallocate(big, 4096, 64);
+  void* empty = pool.allocate(0, 1);
+  CHECK(empty != nullptr);
+  pool.deallocate(empty, 0, 1);
+  CHECK(pool.is_equal(pool));
+  net::FreeListResource another;
+  CHECK_FALSE(pool.is_equal(another));
+}
+
+TEST_CASE("a hash map on FreeListResource survives churn across many slabs", "[core][pool]") {
+  net::FreeListResource pool;
+  std::pmr::unordered_map<std::uint64_t, std::pmr::string> map(&pool);
+  std::map<std::uint64_t, std::string> expected;
+  for (std::uint64_t round = 0; round < 4; ++round) {
+    for (std::uint64_t i = 0; i < 20'000; ++i) {  // 64 KiB slabs: dozens of them
+      const std::uint64_t key = (i * 7919 + round) % 30'000;
+      std::string value = "value " + std::to_string(key * round) + std::string(i % 40, 'x');
+      map.insert_or_assign(key, std::pmr::string(value, &pool));
+      expected[key] = value;
+      if (i % 3 == 0) {
+        map.erase(key / 2);
+        expected.erase(key / 2);
+      }
+    }
+  }
+  REQUIRE(map.size() == expected.size());
+  for (const auto& [key, value] : expected) CHECK(std::string_view(map.at(key)) == value);
 }

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "net/core/bytes.hpp"
+#include "net/core/free_list_resource.hpp"
 #include "net/redex/redex.hpp"
 
 namespace net::cortex {
@@ -35,8 +36,8 @@ struct Snapshot {
   std::optional<std::uint64_t> last_seq;  ///< the last event folded into it
 };
 
-// Records by id. Their nodes come from a pool rather than malloc: a node
-// allocation, once the bulk of decoding a snapshot, is a free-list pop.
+// Records by id. Their nodes come from a free list rather than malloc: a
+// node allocation, once the bulk of decoding a snapshot, is a pop.
 template <class Record>
 using RecordMap = std::pmr::unordered_map<std::uint64_t, Record>;
 
@@ -120,7 +121,7 @@ class Adapter : public std::enable_shared_from_this<Adapter<Model>> {
   std::atomic<std::uint64_t> app_seq_{0};  ///< seq_or_ts of the next write
 
   mutable std::shared_mutex state_mutex_;
-  std::pmr::unsynchronized_pool_resource state_pool_;  ///< state_'s nodes (state_mutex_ held to allocate)
+  FreeListResource state_pool_;  ///< state_'s nodes (state_mutex_ held to allocate)
   State state_{&state_pool_};
 
   // state_'s records in id order as of one version, built by the first
