@@ -30,7 +30,7 @@ struct PyRedexEvent {
 };
 
 PyRedexEvent to_python(const redex::Event& event) {
-  return {event.seq, nb::bytes(event.payload.data.get(), event.payload.size), event.checksum};
+  return {event.seq, nb::bytes(event.payload.data.get(), event.payload.size), event.checksum()};
 }
 
 // Runs `call`, re-raising RedEX errors as "<operation>: <message>".

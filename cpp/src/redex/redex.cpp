@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <optional>
 #include <thread>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "net/core/clock.hpp"
@@ -36,79 +39,166 @@ std::uint64_t unix_ns() {
 }
 
 // Payload bytes: small ones packed into shared chunks (one allocation per
-// chunk, not per event); an event keeps its chunk alive through an aliasing
-// shared_ptr, so evicted or read events need no bookkeeping. Chunks double
-// as the file grows, so a small file stays small and a large one gets huge
-// pages (a page fault per 2 MiB, not per 4 KiB).
+// chunk, not per event), large ones in a chunk of their own. Events name
+// their chunk by serial, and a chunk is dropped once no retained event is in
+// it; a reader's payload is a shared_ptr aliasing its chunk, so bytes that a
+// reader holds outlive their eviction. Packing chunks double as the file
+// grows, so a small file stays small and a large one gets huge pages (a page
+// fault per 2 MiB, not per 4 KiB).
 class PayloadArena {
  public:
-  Payload copy(ByteView payload) {
+  struct Placed {
+    std::uint64_t chunk;
+    std::uint32_t offset;
+  };
+
+  Placed copy(ByteView payload) {
     if (payload.size() > kOwnAllocationBytes) {
       auto data = std::make_shared_for_overwrite<std::uint8_t[]>(payload.size());
       std::memcpy(data.get(), payload.data(), payload.size());
-      return {std::move(data), payload.size()};
+      chunks_.push_back({std::move(data), 1});
+      return {end_serial() - 1, 0};
     }
-    if (!chunk_ || chunk_bytes_ - used_ < payload.size()) next_chunk();
-    std::uint8_t* at = chunk_.get() + used_;
-    if (!payload.empty()) std::memcpy(at, payload.data(), payload.size());
+    if (packing_ == nullptr || packing_bytes_ - used_ < payload.size()) next_chunk();
+    if (!payload.empty()) std::memcpy(packing_ + used_, payload.data(), payload.size());
+    ++chunks_[packing_serial_ - first_serial_].events;
+    const Placed placed{packing_serial_, static_cast<std::uint32_t>(used_)};
     used_ += payload.size();
-    return {std::shared_ptr<const std::uint8_t[]>(chunk_, at), payload.size()};
+    return placed;
+  }
+
+  Payload payload(std::uint64_t chunk, std::uint32_t offset, std::uint32_t size) const {
+    const std::shared_ptr<std::uint8_t[]>& data = chunks_[chunk - first_serial_].data;
+    return {std::shared_ptr<const std::uint8_t[]>(data, data.get() + offset), size};
+  }
+
+  // An event in `chunk` is evicted: the chunk's bytes go once it holds no
+  // retained event and no longer packs new ones.
+  void release(std::uint64_t chunk) {
+    if (--chunks_[chunk - first_serial_].events == 0 && chunk != packing_serial_) drop(chunk);
   }
 
  private:
+  struct Chunk {
+    std::shared_ptr<std::uint8_t[]> data;
+    std::uint64_t events;  ///< retained events in it
+  };
+
+  std::uint64_t end_serial() const noexcept { return first_serial_ + chunks_.size(); }
+
   void next_chunk() {
-    chunk_bytes_ = chunk_ ? std::min(chunk_bytes_ * 2, kLastChunkBytes) : kFirstChunkBytes;
-    if (chunk_bytes_ < kHugePageSize) {
-      chunk_ = std::make_shared_for_overwrite<std::uint8_t[]>(chunk_bytes_);
+    packing_bytes_ = packing_ != nullptr ? std::min(packing_bytes_ * 2, kLastChunkBytes) : kFirstChunkBytes;
+    std::shared_ptr<std::uint8_t[]> data;
+    if (packing_bytes_ < kHugePageSize) {
+      data = std::make_shared_for_overwrite<std::uint8_t[]>(packing_bytes_);
     } else {
-      PageBuffer pages = allocate_pages(chunk_bytes_, false);
+      PageBuffer pages = allocate_pages(packing_bytes_, false);
       const PageBufferDeleter unmap = pages.get_deleter();
       // Released first: should the shared_ptr fail to allocate, it unmaps.
-      chunk_ = std::shared_ptr<std::uint8_t[]>(reinterpret_cast<std::uint8_t*>(pages.release()),
-                                               [unmap](std::uint8_t* data) { unmap(reinterpret_cast<char*>(data)); });
+      data = std::shared_ptr<std::uint8_t[]>(reinterpret_cast<std::uint8_t*>(pages.release()),
+                                             [unmap](std::uint8_t* bytes) { unmap(reinterpret_cast<char*>(bytes)); });
     }
+    packing_ = data.get();
+    chunks_.push_back({std::move(data), 0});
+    const std::uint64_t previous = std::exchange(packing_serial_, end_serial() - 1);
     used_ = 0;
+    if (previous != kNoChunk && chunks_[previous - first_serial_].events == 0) drop(previous);
   }
 
-  std::shared_ptr<std::uint8_t[]> chunk_;
-  std::size_t chunk_bytes_ = 0;
+  // Frees a chunk's bytes (readers' references keep them alive); its entry
+  // goes when the entries before it have gone, so serials stay positions.
+  void drop(std::uint64_t chunk) {
+    chunks_[chunk - first_serial_].data.reset();
+    while (!chunks_.empty() && chunks_.front().data == nullptr) {
+      chunks_.pop_front();
+      ++first_serial_;
+    }
+  }
+
+  static constexpr std::uint64_t kNoChunk = ~std::uint64_t{0};
+  std::deque<Chunk> chunks_;  ///< serials first_serial_ on
+  std::uint64_t first_serial_ = 0;
+  std::uint64_t packing_serial_ = kNoChunk;
+  std::uint8_t* packing_ = nullptr;
+  std::size_t packing_bytes_ = 0;
   std::size_t used_ = 0;
 };
 
-std::uint32_t checksum_of(ByteView payload) {
-  return static_cast<std::uint32_t>(xxh3_64(payload.data(), payload.size()) & 0x0FFFFFFF);
-}
-
+// One retained event: its payload is named by chunk serial and offset, so
+// the index is plain data (no reference count touched per append).
 struct Stored {
   std::uint64_t seq;
   std::uint64_t timestamp_ns;
-  Payload payload;
-  std::uint32_t checksum;
+  std::uint64_t chunk;
+  std::uint32_t offset;
+  std::uint32_t size;
 };
+static_assert(std::is_trivially_copyable_v<Stored> && sizeof(Stored) == 32);
+static_assert(RedexFile::kMaxPayload <= UINT32_MAX);
 
-// The retained events: a vector whose evicted front is skipped by an index
-// and erased in bulk (a deque allocates every 512 bytes; this amortizes).
+// The retained events in seq order, by position from the oldest. Past the
+// first 2 MiB they live in blocks of 2 MiB of huge pages: growing never
+// copies the index or holds it twice, and eviction frees whole blocks (one
+// is kept for reuse, so a file at its retention limit maps nothing new).
 class Retained {
  public:
-  using Events = std::vector<Stored, PageAllocator<Stored>>;  // grows without a page fault per 4 KiB
-  using iterator = Events::iterator;
-  iterator begin() { return events_.begin() + static_cast<std::ptrdiff_t>(head_); }
-  iterator end() { return events_.end(); }
-  bool empty() const noexcept { return head_ == events_.size(); }
-  std::size_t size() const noexcept { return events_.size() - head_; }
-  const Stored& front() const { return events_[head_]; }
-  void push_back(Stored stored) { events_.push_back(std::move(stored)); }
+  bool empty() const noexcept { return size_ == 0; }
+  std::size_t size() const noexcept { return size_; }
+  const Stored& operator[](std::size_t i) const noexcept {
+    const std::size_t at = head_ + i;
+    return blocks_[at / kPerBlock][at % kPerBlock];
+  }
+  const Stored& front() const noexcept { return (*this)[0]; }
+
+  void push_back(const Stored& stored) {
+    const std::size_t block = (head_ + size_) / kPerBlock;
+    if (block == blocks_.size()) {
+      blocks_.push_back(std::move(spare_));  // empty, or a kept block with its capacity
+      if (block > 0) blocks_.back().reserve(kPerBlock);
+    }
+    blocks_[block].push_back(stored);
+    ++size_;
+  }
+
   void pop_front() {
-    events_[head_++].payload = {};  // frees its bytes now
-    if (head_ >= 4096 && head_ * 2 >= events_.size()) {
-      events_.erase(events_.begin(), events_.begin() + static_cast<std::ptrdiff_t>(head_));
+    ++head_;
+    --size_;
+    if (head_ == kPerBlock) {
+      spare_ = std::move(blocks_.front());
+      spare_.clear();
+      blocks_.pop_front();
+      head_ = 0;
+    } else if (size_ == 0 && blocks_.size() == 1) {  // all gone from a partial block: start it over
+      blocks_.front().clear();
       head_ = 0;
     }
   }
 
+  // The position of the first event with seq >= `seq`, or size().
+  std::size_t first_at_or_after(std::uint64_t seq) const noexcept {
+    if (empty() || seq <= front().seq) return 0;
+    const std::uint64_t guess = seq - front().seq;  // seqs are contiguous but where recovery skipped damage
+    if (guess < size_ && (*this)[guess].seq == seq) return guess;
+    std::size_t low = 0;
+    std::size_t high = size_;
+    while (low < high) {
+      const std::size_t middle = low + (high - low) / 2;
+      if ((*this)[middle].seq < seq) {
+        low = middle + 1;
+      } else {
+        high = middle;
+      }
+    }
+    return low;
+  }
+
  private:
-  Events events_;
-  std::size_t head_ = 0;
+  using Block = std::vector<Stored, PageAllocator<Stored>>;
+  static constexpr std::size_t kPerBlock = kHugePageSize / sizeof(Stored);
+  std::deque<Block> blocks_;
+  Block spare_;
+  std::size_t head_ = 0;  ///< the oldest event's place in blocks_.front()
+  std::size_t size_ = 0;
 };
 
 [[noreturn]] void throw_closed() { throw Error(ErrorKind::Redex, "file closed"); }
@@ -134,6 +224,11 @@ struct RedexFile::State {
   std::optional<Error> sync_error;  ///< a background fdatasync failed: the next append or sync reports it
   std::condition_variable stop_syncer;
 
+  // The time to stamp appends with and to age events by: read only where
+  // something uses it (the log's records, age retention), for it costs more
+  // than the rest of a small append.
+  std::uint64_t stamp_ns() const { return log || options.retention_max_age_ns ? unix_ns() : 0; }
+
   // Drops what retention no longer keeps (mu held).
   void evict(std::uint64_t now_ns) {
     const auto& o = options;
@@ -143,8 +238,9 @@ struct RedexFile::State {
     while (!events.empty() && ((o.retention_max_events && events.size() > *o.retention_max_events) ||
                                (o.retention_max_bytes && retained_bytes > *o.retention_max_bytes) ||
                                (o.retention_max_age_ns && events.front().timestamp_ns < age_floor))) {
-      retained_bytes -= kIndexRecordBytes + events.front().payload.size;
+      retained_bytes -= kIndexRecordBytes + events.front().size;
       evicted_through = events.front().seq + 1;
+      arena.release(events.front().chunk);
       events.pop_front();
       evicted = true;
     }
@@ -153,7 +249,8 @@ struct RedexFile::State {
 
   void keep(std::uint64_t seq, std::uint64_t timestamp_ns, ByteView payload) {
     retained_bytes += kIndexRecordBytes + payload.size();
-    events.push_back({seq, timestamp_ns, arena.copy(payload), checksum_of(payload)});
+    const PayloadArena::Placed placed = arena.copy(payload);
+    events.push_back({seq, timestamp_ns, placed.chunk, placed.offset, static_cast<std::uint32_t>(payload.size())});
   }
 
   // Stores and logs a run of payloads (mu held); the first seq.
@@ -167,7 +264,7 @@ struct RedexFile::State {
       }
     }
     const std::uint64_t first = next_seq;
-    const std::uint64_t now = unix_ns();
+    const std::uint64_t now = stamp_ns();
     if (log) {
       std::vector<RecordView> records;
       records.reserve(payloads.size());
@@ -199,11 +296,21 @@ struct RedexFile::State {
     unsynced = 0;
   }
 
-  Retained::iterator first_at_or_after(std::uint64_t seq) {
-    return std::lower_bound(events.begin(), events.end(), seq,
-                            [](const Stored& stored, std::uint64_t value) { return stored.seq < value; });
+  // Up to `max` retained events from `seq` on, appended to `out`; the seq after the last.
+  std::uint64_t copy_out(std::uint64_t seq, std::uint64_t end, std::size_t max, std::vector<Event>& out) const {
+    for (std::size_t i = events.first_at_or_after(seq); i < events.size() && max > 0; ++i, --max) {
+      const Stored& stored = events[i];
+      if (stored.seq >= end) break;
+      out.push_back({stored.seq, arena.payload(stored.chunk, stored.offset, stored.size)});
+      seq = stored.seq + 1;
+    }
+    return seq;
   }
 };
+
+std::uint32_t Event::checksum() const noexcept {
+  return static_cast<std::uint32_t>(xxh3_64(payload.data.get(), payload.size) & 0x0FFFFFFF);
+}
 
 RedexFile::RedexFile(std::string name, const FileOptions& options)
     : name_(std::move(name)), state_(std::make_unique<State>()) {
@@ -221,7 +328,7 @@ std::shared_ptr<RedexFile> RedexFile::open(const std::string& name, const FileOp
     state.next_seq = state.log->end_seq();
     state.evicted_through = recovered.empty() ? state.next_seq : recovered.front().seq;
     for (const Record& record : recovered) state.keep(record.seq, record.timestamp_ns, record.payload);
-    state.evict(unix_ns());
+    state.evict(state.stamp_ns());
   }
   if (options.persistent && options.fsync_interval) {
     State* raw = &state;
@@ -263,27 +370,23 @@ std::optional<std::uint64_t> RedexFile::append_batch(std::span<const ByteView> p
 
 std::vector<Event> RedexFile::read_range(std::uint64_t start, std::uint64_t end) {
   std::lock_guard lock(state_->mu);
-  state_->evict(unix_ns());
+  state_->evict(state_->stamp_ns());
   std::vector<Event> out;
-  for (auto it = state_->first_at_or_after(start); it != state_->events.end() && it->seq < end; ++it) {
-    out.push_back({it->seq, it->payload, it->checksum});
-  }
+  state_->copy_out(start, end, SIZE_MAX, out);
   return out;
 }
 
 std::vector<Event> RedexFile::read_from(std::uint64_t start, std::size_t count) {
   std::lock_guard lock(state_->mu);
-  state_->evict(unix_ns());
+  state_->evict(state_->stamp_ns());
   std::vector<Event> out;
-  for (auto it = state_->first_at_or_after(start); it != state_->events.end() && out.size() < count; ++it) {
-    out.push_back({it->seq, it->payload, it->checksum});
-  }
+  state_->copy_out(start, UINT64_MAX, count, out);
   return out;
 }
 
 std::size_t RedexFile::size() {
   std::lock_guard lock(state_->mu);
-  state_->evict(unix_ns());
+  state_->evict(state_->stamp_ns());
   return state_->events.size();
 }
 
@@ -347,17 +450,13 @@ Tail::Status Tail::next_batch(std::vector<Event>& out, std::size_t max, std::chr
   out.clear();
   for (;;) {
     if (closed_ || state.closed) return Status::Ended;
-    state.evict(unix_ns());
+    state.evict(state.stamp_ns());
     if (next_seq_ < state.evicted_through) {
       closed_ = true;
       throw Error(ErrorKind::Redex, "tail subscriber lagged; stream disconnected");
     }
-    auto it = state.first_at_or_after(next_seq_);
-    if (it != state.events.end()) {
-      for (; it != state.events.end() && out.size() < max; ++it) {
-        out.push_back({it->seq, it->payload, it->checksum});
-        next_seq_ = it->seq + 1;
-      }
+    if (state.events.first_at_or_after(next_seq_) < state.events.size()) {
+      next_seq_ = state.copy_out(next_seq_, UINT64_MAX, max, out);
       return Status::Event;
     }
     if (wait <= std::chrono::nanoseconds::zero()) return Status::Timeout;
@@ -366,7 +465,7 @@ Tail::Status Tail::next_batch(std::vector<Event>& out, std::size_t max, std::chr
     --state.tail_waiters;
     if (woke == std::cv_status::timeout) {
       if (closed_ || state.closed) return Status::Ended;
-      if (state.first_at_or_after(next_seq_) == state.events.end()) return Status::Timeout;
+      if (state.events.first_at_or_after(next_seq_) == state.events.size()) return Status::Timeout;
     }
   }
 }

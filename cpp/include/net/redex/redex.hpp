@@ -41,7 +41,7 @@ struct Payload {
 struct Event {
   std::uint64_t seq = 0;
   Payload payload;
-  std::uint32_t checksum = 0;  ///< low 28 bits of xxh3_64(payload)
+  std::uint32_t checksum() const noexcept;  ///< low 28 bits of xxh3_64(payload), computed when asked
 };
 
 class RedexFile;
