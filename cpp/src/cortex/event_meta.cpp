@@ -13,9 +13,18 @@ namespace net::cortex {
 namespace {
 
 constexpr std::size_t kChecksumAt = 20;
+constexpr std::size_t kCopiedEvent = 256;  ///< events up to this size are checksummed from a copy in one call
 
-// v2: over the meta with its checksum zeroed, then the tail.
+// v2: over the meta with its checksum zeroed, then the tail. A small event
+// is copied so that one call hashes it (the streaming state costs more).
 std::uint32_t checksum_v2(const std::uint8_t* meta, ByteView tail) {
+  if (kEventMetaSize + tail.size() <= kCopiedEvent) {
+    std::array<std::uint8_t, kCopiedEvent> copy;  // only its first kEventMetaSize + tail bytes are written and read
+    std::copy_n(meta, kChecksumAt, copy.begin());
+    std::fill_n(copy.begin() + kChecksumAt, kEventMetaSize - kChecksumAt, 0);
+    std::copy(tail.begin(), tail.end(), copy.begin() + kEventMetaSize);
+    return static_cast<std::uint32_t>(xxh3_64(copy.data(), kEventMetaSize + tail.size()));
+  }
   std::array<std::uint8_t, kEventMetaSize> zeroed{};
   std::copy_n(meta, kChecksumAt, zeroed.begin());
   XXH3_state_t state;

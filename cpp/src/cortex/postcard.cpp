@@ -17,15 +17,16 @@ constexpr std::size_t kShortText = 64;
 
 }  // namespace
 
-void PostcardWriter::varint(std::uint64_t value) {
-  std::uint8_t encoded[10];
-  std::size_t size = 0;
+void PostcardWriter::long_varint(std::uint64_t value) {
+  const std::size_t at = out_.size();
+  out_.resize(at + kMaxVarintBytes);  // written in place, then trimmed
+  std::uint8_t* p = out_.data() + at;
   while (value >= 0x80) {
-    encoded[size++] = static_cast<std::uint8_t>(value | 0x80);
+    *p++ = static_cast<std::uint8_t>(value | 0x80);
     value >>= 7;
   }
-  encoded[size++] = static_cast<std::uint8_t>(value);
-  out_.insert(out_.end(), encoded, encoded + size);
+  *p++ = static_cast<std::uint8_t>(value);
+  out_.resize(static_cast<std::size_t>(p - out_.data()));
 }
 
 void PostcardWriter::bytes(ByteView value) {

@@ -14,10 +14,15 @@
 
 namespace net::cortex {
 
+constexpr std::size_t kMaxVarintBytes = 10;  ///< a u64's LEB128
+
 class PostcardWriter {
  public:
   explicit PostcardWriter(Bytes& out) noexcept : out_(out) {}
-  void varint(std::uint64_t value);
+  void varint(std::uint64_t value) {
+    if (value < 0x80) return out_.push_back(static_cast<std::uint8_t>(value));  // lengths, small ids, tags
+    long_varint(value);
+  }
   void boolean(bool value) { out_.push_back(value ? 1 : 0); }
   void bytes(ByteView value);
   void string(std::string_view value) { bytes(as_bytes(value)); }
@@ -25,6 +30,7 @@ class PostcardWriter {
   void some() { out_.push_back(1); }
 
  private:
+  void long_varint(std::uint64_t value);
   Bytes& out_;
 };
 
@@ -55,7 +61,6 @@ class PostcardReader {
   void expect_end(const char* what) const;
 
  private:
-  static constexpr std::size_t kMaxVarintBytes = 10;
   std::uint64_t checked_varint(const char* field);
   std::uint8_t byte(const char* field);
   ByteView in_;
