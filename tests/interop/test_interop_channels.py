@@ -97,6 +97,20 @@ def test_an_original_subscriber_receives_our_publishes(pair):
     assert [e["raw"] for e in events] == ['{"from":"ours"}']
 
 
+def test_an_original_subscriber_receives_a_burst_packed_many_to_a_datagram(pair):
+    ours, theirs, info, _ = pair
+    channel = shard0_channel("burst")
+    ours.register_channel(channel)
+    theirs.call("subscribe_channel", publisher=ours.node_id, channel=channel)
+    payloads = [f'{{"n":{i}}}' for i in range(200)]
+    for payload in payloads:
+        assert ours.publish(channel, payload.encode())["delivered"] == 1
+    events = theirs.call("poll_until", count=len(payloads), timeout_s=10)
+    assert sorted(e["raw"] for e in events) == sorted(payloads)
+    stats = ours.stream_stats(info["node_id"], (1 << 48) | net.channel_hash(channel))
+    assert stats is not None and stats.tx_seq < len(payloads)  # fewer datagrams than messages
+
+
 def test_our_subscriber_receives_the_originals_publishes(pair):
     ours, theirs, info, _ = pair
     channel = "theirs/any-hash"

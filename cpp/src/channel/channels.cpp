@@ -441,7 +441,7 @@ PublishReport Channels::publish(const std::string& channel, ByteView payload, co
   if (options.on_failure == OnFailure::FailFast) {  // one at a time, up to the first failure
     for (const std::uint64_t peer : recipients) {
       ++report.attempted;
-      const auto result = impl_->node.send_to_each({&peer, 1}, stream_id, stream, payload).front();
+      const auto result = impl_->node.send_to_each({&peer, 1}, stream_id, stream, payload, true).front();
       if (result) {
         report.errors.emplace_back(peer, error_text(*result));
         break;
@@ -449,7 +449,7 @@ PublishReport Channels::publish(const std::string& channel, ByteView payload, co
       ++report.delivered;
     }
   } else {
-    const auto results = impl_->node.send_to_each(recipients, stream_id, stream, payload);
+    const auto results = impl_->node.send_to_each(recipients, stream_id, stream, payload, true);
     report.attempted = recipients.size();
     for (std::size_t i = 0; i < results.size(); ++i) {
       if (results[i]) {

@@ -14,6 +14,7 @@
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "net/core/clock.hpp"
 #include "net/core/error.hpp"
@@ -196,7 +197,9 @@ struct MeshNode::Impl {
   std::vector<std::deque<bus::StoredEvent>> inbound;
   std::size_t poll_shard = 0;
   MeshCounters counters;
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> grants_due;  ///< (peer, stream) accepted data this batch
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> grants_due;      ///< (peer, stream) accepted data this batch
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> corked_streams;  ///< (peer, stream) holding corked events
+  std::int64_t last_coalescing_send_ns = std::numeric_limits<std::int64_t>::min() / 2;  ///< long before any
   std::vector<bus::StoredEvent> sink_batch;  ///< events for config.event_sink, handed over after the batch
   // Hooks of the layers above (guarded by mu), and what the reactor collected
   // for them during a batch (reactor thread only).
@@ -1024,6 +1027,78 @@ struct MeshNode::Impl {
     std::uint64_t bytes = 0;  ///< payload + overhead of all packets: the credit they took
   };
 
+  // Charges `bytes` of packets, the largest `largest`, to the stream's
+  // credit (mu held), or throws Error(Backpressure). A packet larger than the
+  // window never fits (REFERENCE §3.7); packets that each fit but together
+  // exceed the window go out whole once the window is idle, so large batches
+  // and fragmented events progress.
+  static void take_credit(StreamState& stream, std::uint64_t bytes, std::size_t largest) {
+    const std::uint32_t window = stream.options.window_bytes;
+    const bool refused = largest > window || (static_cast<std::int64_t>(bytes) > stream.tx_credit &&
+                                              stream.tx_credit < static_cast<std::int64_t>(window));
+    if (window > 0 && refused) {
+      ++stream.backpressure_events;
+      stream.credit_starved = true;
+      stream.credit_wanted = largest > window ? std::numeric_limits<std::int64_t>::max()  // never fits
+                                              : std::min<std::int64_t>(static_cast<std::int64_t>(bytes), window);
+      throw Error(ErrorKind::Backpressure, "stream would block (queue full)");
+    }
+    stream.credit_starved = false;
+    if (window > 0) stream.tx_credit -= static_cast<std::int64_t>(bytes);
+  }
+
+  // Whether a coalescing send now is part of a burst (mu held).
+  bool in_burst() {
+    const std::int64_t now = now_ns();
+    const bool burst =
+        !corked_streams.empty() || now - last_coalescing_send_ns < std::chrono::nanoseconds(config.burst_gap).count();
+    last_coalescing_send_ns = now;
+    return burst;
+  }
+
+  // Holds one event of a burst on its stream (mu held); false when it is
+  // too large to share a datagram (it is then sent at once). The first
+  // event held asks the reactor to flush.
+  bool cork(const StreamHandle& handle, ByteView event) {
+    Session& session = *sessions.at(handle.peer_node_id);
+    if (wire::framed_size(event.size()) > session.max_payload()) return false;
+    StreamState& stream = session.streams.at(handle.stream_id);
+    const std::size_t alone = wire::framed_size(event.size()) + kPacketOverhead;
+    take_credit(stream, alone, alone);
+    stream.corked_credit += static_cast<std::int64_t>(alone);
+    if (stream.corked.empty()) corked_streams.emplace_back(handle.peer_node_id, handle.stream_id);
+    stream.corked.emplace_back(event.begin(), event.end());
+    if (corked_streams.size() == 1 && stream.corked.size() == 1) {
+      reactor->post([this] { guarded([this] { flush_corked(); }); });
+    }
+    return true;
+  }
+
+  // Sends what is corked (reactor thread), packed into as few datagrams as
+  // each stream allows. Events of a stream or session gone meanwhile are dropped.
+  void flush_corked() {
+    std::vector<Outgoing> batch;
+    {
+      std::lock_guard lock(mu);
+      for (const auto& [peer, stream_id] : std::exchange(corked_streams, {})) {
+        const auto session = sessions.find(peer);
+        if (session == sessions.end()) continue;
+        const auto found = session->second->streams.find(stream_id);
+        if (found == session->second->streams.end() || found->second.corked.empty()) continue;
+        StreamState& stream = found->second;
+        const std::vector<Bytes> events = std::exchange(stream.corked, {});
+        stream.tx_credit += std::exchange(stream.corked_credit, 0);  // the packets take what they need
+        const std::vector<ByteView> views(events.begin(), events.end());
+        try {
+          batch.push_back(take_packets(StreamHandle{peer, stream_id, stream.epoch}, views));
+        } catch (const Error&) {
+          // Cannot happen for events that fit a datagram with their credit given back; dropped if it does.
+        }
+      }
+    }
+    transmit(batch);
+  }
+
   // All events or none (mu held): Error(Backpressure) when the credit window
   // is short, Error(NotConnected) when the stream or its session is gone.
   Outgoing take_packets(const StreamHandle& handle, std::span<const ByteView> events) {
@@ -1048,20 +1123,7 @@ struct MeshNode::Impl {
       out.bytes += packet.plaintext.size() + kPacketOverhead;
       largest = std::max(largest, packet.plaintext.size() + kPacketOverhead);
     }
-    // A packet larger than the window never fits (REFERENCE §3.7); a batch
-    // of packets that each fit but together exceed the window goes out whole
-    // once the window is idle, so large batches and fragmented events progress.
-    const bool refused = largest > window || (static_cast<std::int64_t>(out.bytes) > stream.tx_credit &&
-                                              stream.tx_credit < static_cast<std::int64_t>(window));
-    if (window > 0 && refused) {
-      ++stream.backpressure_events;
-      stream.credit_starved = true;
-      stream.credit_wanted = largest > window ? std::numeric_limits<std::int64_t>::max()  // never fits
-                                              : std::min<std::int64_t>(static_cast<std::int64_t>(out.bytes), window);
-      throw Error(ErrorKind::Backpressure, "stream would block (queue full)");
-    }
-    stream.credit_starved = false;
-    if (window > 0) stream.tx_credit -= static_cast<std::int64_t>(out.bytes);
+    take_credit(stream, out.bytes, largest);
     stream.tx_bytes_sent += out.bytes;
     stream.last_activity_ns = now_ns();
     const bool reliable = stream.options.reliability == StreamReliability::Reliable;
@@ -1314,16 +1376,18 @@ void MeshNode::send_on_stream(const StreamHandle& handle, std::span<const ByteVi
 }
 
 std::vector<std::optional<Error>> MeshNode::send_to_each(std::span<const std::uint64_t> peers, std::uint64_t stream_id,
-                                                         const StreamOptions& options, ByteView event) {
+                                                         const StreamOptions& options, ByteView event, bool coalesce) {
   std::vector<std::optional<Error>> results(peers.size());
   std::vector<Impl::Outgoing> batch;
   std::vector<std::size_t> owners;
   {
     std::lock_guard lock(impl_->mu);
     impl_->check_open();
+    const bool corking = coalesce && impl_->in_burst();
     for (std::size_t i = 0; i < peers.size(); ++i) {
       try {
         const StreamHandle handle = impl_->open_stream_locked(peers[i], stream_id, options);
+        if (corking && impl_->cork(handle, event)) continue;
         batch.push_back(impl_->take_packets(handle, {&event, 1}));
         owners.push_back(i);
       } catch (const Error& e) {
@@ -1447,6 +1511,7 @@ void MeshNode::shutdown() {
   impl_->handshake_done.notify_all();
   impl_->credit_granted.notify_all();
   impl_->events_arrived.notify_all();
+  impl_->flush_corked();  // what a burst left held goes out before the socket closes
   impl_->reactor->stop();
   std::lock_guard lock(impl_->mu);
   impl_->sessions.clear();

@@ -47,6 +47,10 @@ struct StreamState {
   std::int64_t last_probe_ns = 0;
   std::uint16_t next_fragment_id = 0;
   std::unordered_map<std::uint16_t, Reassembly> reassembly;
+  // Events of a burst held back to share datagrams (send_to_each with
+  // coalescing), and the credit they took, as if each were a packet alone.
+  std::vector<Bytes> corked;
+  std::int64_t corked_credit = 0;
 
   // Packets flagged RELIABLE: what we sent and may resend, what we received
   // and acknowledge.

@@ -41,6 +41,9 @@ struct MeshConfig {
   std::size_t max_datagram_remote = 1472;
   std::optional<Key32> static_secret;  ///< the X25519 Noise key; fresh when absent
   bool ordered_reliable = true;        ///< reliable streams deliver in sequence, not as packets arrive
+  // Coalescing sends (channel publishes) closer together than this are a
+  // burst: held and sent by the reactor many to a datagram.
+  std::chrono::microseconds burst_gap{200};
   // The two-node Net's dialect (REFERENCE §2): empty prologue, the responder
   // answers any initiator at any time, the one peer has node id 0, no
   // pingwaves, and received streams send no grants (that peer reads none).
@@ -128,8 +131,12 @@ class MeshNode {
   void send_on_stream(const StreamHandle& stream, std::span<const ByteView> events);
   // One event to each peer on its stream `stream_id` (opened with `options`
   // if needed), all sent in one batch: per peer, nullopt or why it failed.
+  // With `coalesce`, an event that comes during a burst (another such send
+  // less than config.burst_gap before, or some still held) is held and sent by the
+  // reactor with the rest of the burst, many to a datagram; it takes its
+  // credit now, so the result still says whether it was accepted.
   std::vector<std::optional<Error>> send_to_each(std::span<const std::uint64_t> peers, std::uint64_t stream_id,
-                                                 const StreamOptions& options, ByteView event);
+                                                 const StreamOptions& options, ByteView event, bool coalesce = false);
   // Waits until the stream has the credit its last refused send needed (or
   // `timeout` passes, or the stream is gone): what a sender refused for
   // credit does before it tries again.
