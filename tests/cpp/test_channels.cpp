@@ -199,6 +199,8 @@ TEST_CASE("channels: subscribe, publish to every subscriber, receive, unsubscrib
   CHECK(report.errors.empty());
   CHECK(received(first, "chan/a", 1) == std::vector<std::string>{"hello"});
   CHECK(received(second, "chan/a", 1) == std::vector<std::string>{"hello"});
+  const std::uint64_t publish_stream = (std::uint64_t{1} << 48) | identity::channel_hash("chan/a");
+  CHECK(publisher.mesh.stream_stats(first.mesh.node_id(), publish_stream)->tx_window == 1 << 20);  // 16 x default
 
   first.channels.unsubscribe(publisher.mesh.node_id(), "chan/a");
   CHECK(publisher.channels.publish("chan/a", as_bytes(std::string_view("again"))).attempted == 1);

@@ -203,9 +203,12 @@ TEST_CASE("coalescing sends: a lone one goes at once, a burst shares datagrams, 
   CHECK(got == burst);
   CHECK(a.stream_stats(peer, 9)->tx_seq < 201);  // fewer datagrams than events
   REQUIRE(eventually([&] { return a.stream_stats(peer, 9)->tx_credit_remaining == 65536; }));  // all granted back
+  for (int i = 0; i < 50; ++i) CHECK_FALSE(a.send_to_each({&peer, 1}, 9, options, view("last"), true).front());
+  a.shutdown();  // what is still held goes out first
+  CHECK(drain(b, 50).size() == 50);
 }
 
-TEST_CASE("coalescing sends: held events take their credit, refusals are reported, shutdown sends the rest", "[mesh]") {
+TEST_CASE("coalescing sends: held events take the credit of their packets, refusals are reported", "[mesh]") {
   MeshConfig config = config_for();
   config.burst_gap = 10s;
   MeshNode a(config), b(config_for());
@@ -226,8 +229,13 @@ TEST_CASE("coalescing sends: held events take their credit, refusals are reporte
       CHECK(result->kind() == ErrorKind::Backpressure);
     }
   }
-  CHECK(accepted == 5);  // 5 x 584 <= 3000: the first sent, four held
-  a.shutdown();          // what is still held goes out first
+  // The first is sent alone (504 + 80 bytes of credit); the next four are
+  // held and share one packet (4 x 504 + 80): the fifth would need 504 of the 320 left.
+  CHECK(accepted == 5);
+  // The flush's packet takes exactly the credit the held events took.
+  REQUIRE(eventually([&] { return a.stream_stats(peer, 9)->tx_seq == 2; }));
+  CHECK(a.stream_stats(peer, 9)->tx_credit_remaining == 3000 - 584 - (4 * 504 + 80));
+  a.shutdown();
   CHECK(drain(b, accepted).size() == accepted);
 }
 

@@ -22,6 +22,11 @@ namespace net::channel {
 namespace {
 
 constexpr std::uint64_t kPublishStreamBase = std::uint64_t{1} << 48;
+// A publish cannot wait for credit, so its streams get 16 times the default
+// window: a subscriber (or the publisher's reactor) descheduled for tens of
+// milliseconds, as happens with many nodes on few cores, does not turn a
+// burst into refusals. At most this much is in flight to one subscriber.
+constexpr std::uint32_t kPublishWindowBytes = 1 << 20;
 constexpr unsigned kMaxDelegationHops = 16;
 
 std::int64_t now_ns() { return static_cast<std::int64_t>(monotonic_ns()); }
@@ -430,6 +435,7 @@ PublishReport Channels::publish(const std::string& channel, ByteView payload, co
   mesh::StreamOptions stream;
   stream.reliability = (options.reliable || (config && config->reliable)) ? mesh::StreamReliability::Reliable
                                                                           : mesh::StreamReliability::FireAndForget;
+  stream.window_bytes = kPublishWindowBytes;
   stream.channel_hash = hash;
   stream.priority = config ? config->priority : 0;
   const std::uint64_t stream_id = kPublishStreamBase | hash;

@@ -1027,6 +1027,14 @@ struct MeshNode::Impl {
     std::uint64_t bytes = 0;  ///< payload + overhead of all packets: the credit they took
   };
 
+  // How many plaintext bytes of events share one packet of the stream: a
+  // datagram's worth, and no more than its window's share.
+  static std::size_t pack_limit(const Session& session, const StreamState& stream) {
+    const std::uint32_t window = stream.options.window_bytes;
+    const std::size_t max_payload = session.max_payload();
+    return window > kPacketOverhead ? std::min<std::size_t>(max_payload, window - kPacketOverhead) : max_payload;
+  }
+
   // Charges `bytes` of packets, the largest `largest`, to the stream's
   // credit (mu held), or throws Error(Backpressure). A packet larger than the
   // window never fits (REFERENCE §3.7); packets that each fit but together
@@ -1058,14 +1066,23 @@ struct MeshNode::Impl {
 
   // Holds one event of a burst on its stream (mu held); false when it is
   // too large to share a datagram (it is then sent at once). The first
-  // event held asks the reactor to flush.
+  // event held asks the reactor to flush. Refused for credit as a send is.
   bool cork(const StreamHandle& handle, ByteView event) {
     Session& session = *sessions.at(handle.peer_node_id);
-    if (wire::framed_size(event.size()) > session.max_payload()) return false;
+    const std::size_t framed = wire::framed_size(event.size());
+    if (framed > session.max_payload()) return false;
     StreamState& stream = session.streams.at(handle.stream_id);
-    const std::size_t alone = wire::framed_size(event.size()) + kPacketOverhead;
-    take_credit(stream, alone, alone);
-    stream.corked_credit += static_cast<std::int64_t>(alone);
+    // The packet it will go in, as plan_event_packets will pack what is
+    // held: the credit taken now is what the flush's packets take.
+    const bool new_packet = stream.corked.empty() ||
+                            stream.corked_packet_bytes + framed > pack_limit(session, stream) ||
+                            stream.corked_packet_events == wire::kMaxEventsPerPacket;
+    const std::size_t packet_bytes = new_packet ? framed : stream.corked_packet_bytes + framed;
+    const std::size_t charge = framed + (new_packet ? kPacketOverhead : 0);
+    take_credit(stream, charge, packet_bytes + kPacketOverhead);
+    stream.corked_credit += static_cast<std::int64_t>(charge);
+    stream.corked_packet_bytes = packet_bytes;
+    stream.corked_packet_events = new_packet ? 1 : stream.corked_packet_events + 1;
     if (stream.corked.empty()) corked_streams.emplace_back(handle.peer_node_id, handle.stream_id);
     stream.corked.emplace_back(event.begin(), event.end());
     if (corked_streams.size() == 1 && stream.corked.size() == 1) {
@@ -1111,12 +1128,9 @@ struct MeshNode::Impl {
       throw Error(ErrorKind::NotConnected, "stream not connected");
     }
     StreamState& stream = found->second;
-    const std::uint32_t window = stream.options.window_bytes;
     const std::size_t max_payload = session.max_payload();
-    const std::size_t pack_limit =
-        window > kPacketOverhead ? std::min<std::size_t>(max_payload, window - kPacketOverhead) : max_payload;
     std::vector<PlannedPacket> packets;
-    plan_event_packets(events, max_payload, pack_limit, stream, packets);
+    plan_event_packets(events, max_payload, pack_limit(session, stream), stream, packets);
     if (packets.empty()) return out;  // nothing to send
     std::size_t largest = 0;
     for (const auto& packet : packets) {

@@ -48,9 +48,12 @@ struct StreamState {
   std::uint16_t next_fragment_id = 0;
   std::unordered_map<std::uint16_t, Reassembly> reassembly;
   // Events of a burst held back to share datagrams (send_to_each with
-  // coalescing), and the credit they took, as if each were a packet alone.
+  // coalescing), the credit they took (what their packets will take), and
+  // the last of those packets so far.
   std::vector<Bytes> corked;
   std::int64_t corked_credit = 0;
+  std::size_t corked_packet_bytes = 0;
+  std::size_t corked_packet_events = 0;
 
   // Packets flagged RELIABLE: what we sent and may resend, what we received
   // and acknowledge.
