@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <future>
+#include <mutex>
 #include <thread>
 
 #include <unistd.h>
@@ -237,6 +239,51 @@ TEST_CASE("coalescing sends: held events take the credit of their packets, refus
   CHECK(a.stream_stats(peer, 9)->tx_credit_remaining == 3000 - 584 - (4 * 504 + 80));
   a.shutdown();
   CHECK(drain(b, accepted).size() == accepted);
+}
+
+TEST_CASE("coalescing sends: the streams of a burst go out by priority", "[mesh]") {
+  MeshConfig config = config_for();
+  config.burst_gap = 10s;
+  std::mutex seen_mutex;
+  std::vector<std::string> seen;
+  MeshConfig receiver = config_for();
+  receiver.event_sink = [&](std::span<const bus::StoredEvent> events) {
+    std::lock_guard lock(seen_mutex);
+    for (const auto& event : events) seen.emplace_back(event.raw);
+  };
+  MeshNode a(config), b(receiver);
+  handshake(a, b);
+  a.start();
+  b.start();
+  // a's reactor is held, so the whole burst is held and flushed at once.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> holding{false};
+  a.every(1ms, [&holding, released] {
+    if (!holding.exchange(true)) released.wait();
+  });
+  REQUIRE(eventually([&] { return holding.load(); }));
+  const std::uint64_t peer = b.node_id();
+  StreamOptions low;
+  StreamOptions high;
+  high.priority = 7;
+  CHECK_FALSE(a.send_to_each({&peer, 1}, 1, low, view("lone"), true).front());  // not held: the first
+  std::vector<std::string> expected = {"lone"};
+  for (int i = 0; i < 20; ++i) {
+    const std::string low_event = "low " + std::to_string(i);
+    const std::string high_event = "high " + std::to_string(i);
+    CHECK_FALSE(a.send_to_each({&peer, 1}, 1, low, view(low_event), true).front());
+    CHECK_FALSE(a.send_to_each({&peer, 1}, 2, high, view(high_event), true).front());
+    expected.insert(expected.begin() + 1 + i, high_event);
+    expected.push_back(low_event);
+  }
+  release.set_value();
+  REQUIRE(eventually([&] {
+    std::lock_guard lock(seen_mutex);
+    return seen.size() == expected.size();
+  }));
+  std::lock_guard lock(seen_mutex);
+  CHECK(seen == expected);
 }
 
 TEST_CASE("closed streams refuse sends, reopening gives a new epoch", "[mesh]") {

@@ -1092,7 +1092,8 @@ struct MeshNode::Impl {
   }
 
   // Sends what is corked (reactor thread), packed into as few datagrams as
-  // each stream allows. Events of a stream or session gone meanwhile are dropped.
+  // each stream allows, streams of higher priority first. Events of a
+  // stream or session gone meanwhile are dropped.
   void flush_corked() {
     std::vector<Outgoing> batch;
     {
@@ -1113,6 +1114,12 @@ struct MeshNode::Impl {
         }
       }
     }
+    // Higher-priority streams' packets lead the batch (a channel's priority).
+    const auto priority = [](const Outgoing& out) {
+      return out.packets.empty() ? 0 : out.packets.front()->header.priority;
+    };
+    std::stable_sort(batch.begin(), batch.end(),
+                     [&](const Outgoing& a, const Outgoing& b) { return priority(a) > priority(b); });
     transmit(batch);
   }
 
