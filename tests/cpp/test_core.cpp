@@ -91,6 +91,18 @@ TEST_CASE("json doubles are CPython's float repr", "[core][json]") {
   CHECK(dbl(-1.5) == "-1.5");
   CHECK(dbl(123.456) == "123.456");
   CHECK(dbl(1.5e-7) == "1.5e-07");
+  // Short decimals (written without the general shortest-digits search).
+  CHECK(dbl(-0.25) == "-0.25");
+  CHECK(dbl(19.99) == "19.99");
+  CHECK(dbl(0.3) == "0.3");
+  CHECK(dbl(0.1 + 0.2) == "0.30000000000000004");  // no short decimal reads back as it
+  CHECK(dbl(100.0) == "100.0");
+  CHECK(dbl(0.000123) == "0.000123");
+  CHECK(dbl(0.0001234567) == "0.0001234567");
+  CHECK(dbl(999999999999999.9) == "999999999999999.9");
+  CHECK(dbl(123456.000001) == "123456.000001");
+  CHECK(dbl(2.5e-5) == "2.5e-05");
+  CHECK(dbl(-863066063226.4001) == "-863066063226.4001");  // ...4002 reads back too: repr takes the nearer
   net::json::Buffer out;
   CHECK_FALSE(net::json::append_double(out, std::nan("")));
   CHECK_FALSE(net::json::append_double(out, std::numeric_limits<double>::infinity()));

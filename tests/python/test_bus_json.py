@@ -13,7 +13,7 @@ import math
 import net
 import pytest
 from conftest import SMALLEST_CAPACITY, Tail
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 # --- strategies -----------------------------------------------------------------------
@@ -189,6 +189,25 @@ def test_floats_are_written_like_float_repr(tail, value):
     assert round_trip(tail, {"f": value, repr(value): [value]}) == json.dumps(
         {"f": value, repr(value): [value]}
     )
+
+
+# Short decimals m / 10^k (written by a fast path) and their neighbours one bit away, over every
+# magnitude that path takes (1e-4 up to 1e15), with many 16-digit m: there doubles are sparser than
+# the decimals, two decimals can read back as one double, and repr takes the nearer.
+SHORT_DECIMALS = st.builds(
+    lambda m, k, nudge: math.nextafter(m / 10**k, math.inf) if nudge else m / 10**k,
+    st.integers(-(10**16), 10**16)
+    | st.integers(10**15, 10**16)
+    | st.integers(-(10**16), -(10**15)),
+    st.integers(0, 8),
+    st.booleans(),
+)
+
+
+@settings(max_examples=300)
+@given(st.lists(SHORT_DECIMALS, min_size=1, max_size=50))
+def test_short_decimal_floats_are_written_like_float_repr(tail, values):
+    assert round_trip(tail, {"v": values}) == json.dumps({"v": values})
 
 
 @pytest.mark.parametrize("value", [2**64, -(2**64) - 1, 2**1000, -(10**100), True, False, 0])
