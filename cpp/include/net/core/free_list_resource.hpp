@@ -51,7 +51,7 @@ class FreeListResource final : public std::pmr::memory_resource {
   }
 
   void do_deallocate(void* block, std::size_t bytes, std::size_t alignment) override {
-    if (bytes > kMaxPooled || alignment > kGranule) return ::operator delete(block, bytes, std::align_val_t(alignment));
+    if (bytes > kMaxPooled || alignment > kGranule) return ::operator delete(block, std::align_val_t(alignment));
     FreeBlock*& head = free_[size_class(bytes)];
     head = ::new (block) FreeBlock{head};
   }
