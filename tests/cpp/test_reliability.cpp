@@ -152,6 +152,54 @@ TEST_CASE("100,000 events through a lossy, duplicating, reordering proxy arrive 
   CHECK(sender.counters().retransmissions >= proxy.dropped() / 2);
 }
 
+TEST_CASE("held (coalesced) sends on a reliable stream through a lossy proxy arrive once and in order",
+          "[reliability][chaos]") {
+  MeshConfig config;
+  config.bind_address = SocketAddress::parse("127.0.0.1:0");
+  config.psk.fill(3);
+  config.handshake_timeout = 200ms;
+  config.handshake_attempts = 10;
+  config.max_datagram_loopback = 400;  // about 20 events a packet: a thousand packets to lose some of
+  config.burst_gap = 10s;              // every send after the first is held and flushed by the reactor
+  MeshNode sender(config), receiver(config);
+  test::ChaosProxy proxy(receiver.local_address(), {});
+  test::handshake(sender, receiver, proxy.address());
+  sender.start();
+  receiver.start();
+
+  constexpr int kEvents = 20'000;
+  const std::uint64_t peer = receiver.node_id();
+  const StreamOptions options{StreamReliability::Reliable, 65536, 1};
+  std::vector<std::string> received;
+  received.reserve(kEvents);
+  std::thread consumer([&] {
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (received.size() < kEvents && std::chrono::steady_clock::now() < deadline) {
+      const auto events = receiver.poll(4096);
+      for (const auto& event : events) received.emplace_back(event.raw);
+      if (events.empty()) std::this_thread::sleep_for(1ms);
+    }
+  });
+  char text[16];
+  for (int i = 0; i < kEvents; ++i) {
+    std::snprintf(text, sizeof text, "%08d", i);
+    for (;;) {
+      const auto result = sender.send_to_each({&peer, 1}, 1, options, as_bytes(std::string_view(text)), true).front();
+      if (!result) break;
+      REQUIRE(result->kind() == ErrorKind::Backpressure);
+      std::this_thread::sleep_for(200us);
+    }
+  }
+  consumer.join();
+  REQUIRE(received.size() == kEvents);
+  for (int i = 0; i < kEvents; ++i) {
+    std::snprintf(text, sizeof text, "%08d", i);
+    if (received[i] != text) FAIL("event " << i << " is " << received[i]);
+  }
+  CHECK(proxy.dropped() > 20);
+  CHECK(sender.counters().retransmissions > 0);
+}
+
 TEST_CASE("replayed datagrams are rejected by the replay window", "[reliability]") {
   MeshConfig config;
   config.bind_address = SocketAddress::parse("127.0.0.1:0");
