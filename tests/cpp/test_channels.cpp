@@ -361,6 +361,33 @@ TEST_CASE("channels: max_rate_pps refuses and counts the excess, on_failure poli
                     Catch::StartsWith("channel: connection error: all 1 peers failed (first: 0x"));
 }
 
+TEST_CASE("channels: a lone publish reaches every subscriber at once, fail_fast stops at the first failure",
+          "[channel][mesh]") {
+  Node publisher, first, second, third;
+  connect_all(publisher, {&first, &second, &third});
+  publisher.channels.register_channel(named("ff"));
+  for (Node* node : {&first, &second, &third}) {
+    node->channels.open_inbox("ff");
+    node->channels.subscribe(publisher.mesh.node_id(), "ff");
+  }
+  PublishOptions fail_fast;
+  fail_fast.on_failure = OnFailure::FailFast;
+  const auto all = publisher.channels.publish("ff", as_bytes(std::string_view("one")), fail_fast);
+  CHECK(all.attempted == 3);
+  CHECK(all.delivered == 3);
+  const std::uint64_t publish_stream = (std::uint64_t{1} << 48) | identity::channel_hash("ff");
+  for (Node* node : {&first, &second, &third}) {  // sent by the call, none held for the reactor
+    CHECK(publisher.mesh.stream_stats(node->mesh.node_id(), publish_stream)->tx_seq == 1);
+  }
+  second.mesh.shutdown();
+  REQUIRE(eventually([&] { return !publisher.mesh.has_session(second.mesh.node_id()); }, 3000ms));
+  const auto partial = publisher.channels.publish("ff", as_bytes(std::string_view("two")), fail_fast);
+  REQUIRE(partial.errors.size() == 1);
+  CHECK(partial.errors.front().first == second.mesh.node_id());
+  CHECK(partial.attempted == partial.delivered + 1);  // none tried after the failure
+  CHECK(partial.attempted <= 3);
+}
+
 TEST_CASE("channels: a subscribe waiting for an Ack ends when its node shuts down", "[channel][mesh]") {
   ChannelsConfig patient = Node::fast_channels();
   patient.ack_timeout = 30s;

@@ -221,11 +221,12 @@ TEST_CASE("coalescing sends: a lone one goes at once, a burst shares datagrams, 
   const std::uint64_t peer = b.node_id();
   const StreamOptions options{StreamReliability::FireAndForget, 65536, 1};
   ReactorHold hold(a);
-  CHECK_FALSE(a.send_to_each({&peer, 1}, 9, options, view("lone"), true).front());
+  CHECK_FALSE(a.send_to_each({&peer, 1}, 9, options, view("lone"), {.coalesce = true}).front());
   CHECK(a.stream_stats(peer, 9)->tx_seq == 1);  // sent by the call itself
   std::vector<std::string> burst;
   for (int i = 0; i < 200; ++i) burst.push_back("burst " + std::to_string(i));
-  for (const auto& event : burst) CHECK_FALSE(a.send_to_each({&peer, 1}, 9, options, view(event), true).front());
+  for (const auto& event : burst)
+    CHECK_FALSE(a.send_to_each({&peer, 1}, 9, options, view(event), {.coalesce = true}).front());
   CHECK(a.stream_stats(peer, 9)->tx_seq == 1);  // all held
   hold.release();
   auto got = drain(b, 201);
@@ -235,7 +236,8 @@ TEST_CASE("coalescing sends: a lone one goes at once, a burst shares datagrams, 
   CHECK(got == burst);
   CHECK(a.stream_stats(peer, 9)->tx_seq == 2);  // the 200 held events shared one datagram
   REQUIRE(eventually([&] { return a.stream_stats(peer, 9)->tx_credit_remaining == 65536; }));  // all granted back
-  for (int i = 0; i < 50; ++i) CHECK_FALSE(a.send_to_each({&peer, 1}, 9, options, view("last"), true).front());
+  for (int i = 0; i < 50; ++i)
+    CHECK_FALSE(a.send_to_each({&peer, 1}, 9, options, view("last"), {.coalesce = true}).front());
   a.shutdown();  // what is still held goes out first
   CHECK(drain(b, 50).size() == 50);
 }
@@ -255,7 +257,7 @@ TEST_CASE("coalescing sends: held events take the credit of their packets, refus
   std::size_t accepted = 0;
   ReactorHold hold(a);
   for (int i = 0; i < 20; ++i) {
-    const auto result = a.send_to_each({&peer, 1}, 9, options, view(event), true).front();
+    const auto result = a.send_to_each({&peer, 1}, 9, options, view(event), {.coalesce = true}).front();
     if (!result) {
       ++accepted;
     } else {
@@ -292,13 +294,13 @@ TEST_CASE("coalescing sends: the streams of a burst go out by priority", "[mesh]
   StreamOptions low;
   StreamOptions high;
   high.priority = 7;
-  CHECK_FALSE(a.send_to_each({&peer, 1}, 1, low, view("lone"), true).front());  // not held: the first
+  CHECK_FALSE(a.send_to_each({&peer, 1}, 1, low, view("lone"), {.coalesce = true}).front());  // not held: the first
   std::vector<std::string> expected = {"lone"};
   for (int i = 0; i < 20; ++i) {
     const std::string low_event = "low " + std::to_string(i);
     const std::string high_event = "high " + std::to_string(i);
-    CHECK_FALSE(a.send_to_each({&peer, 1}, 1, low, view(low_event), true).front());
-    CHECK_FALSE(a.send_to_each({&peer, 1}, 2, high, view(high_event), true).front());
+    CHECK_FALSE(a.send_to_each({&peer, 1}, 1, low, view(low_event), {.coalesce = true}).front());
+    CHECK_FALSE(a.send_to_each({&peer, 1}, 2, high, view(high_event), {.coalesce = true}).front());
     expected.insert(expected.begin() + 1 + i, high_event);
     expected.push_back(low_event);
   }

@@ -184,7 +184,8 @@ TEST_CASE("held (coalesced) sends on a reliable stream through a lossy proxy arr
   for (int i = 0; i < kEvents; ++i) {
     std::snprintf(text, sizeof text, "%08d", i);
     for (;;) {
-      const auto result = sender.send_to_each({&peer, 1}, 1, options, as_bytes(std::string_view(text)), true).front();
+      const auto result =
+          sender.send_to_each({&peer, 1}, 1, options, as_bytes(std::string_view(text)), {.coalesce = true}).front();
       if (!result) break;
       REQUIRE(result->kind() == ErrorKind::Backpressure);
       std::this_thread::sleep_for(200us);

@@ -443,27 +443,21 @@ PublishReport Channels::publish(const std::string& channel, ByteView payload, co
     return e.kind() == ErrorKind::Backpressure ? "publish: stream " + hex_u64(stream_id) + " backpressured"
                                                : std::string(e.what());
   };
+  // fail_fast stops at the first failure. (A failed sendmmsg is known only
+  // after the batch: peers after one it failed for were sent to, but are not
+  // counted, as if the publish had stopped there.)
+  const bool fail_fast = options.on_failure == OnFailure::FailFast;
+  const auto results = impl_->node.send_to_each(recipients, stream_id, stream, payload,
+                                                {.coalesce = true, .stop_at_first_failure = fail_fast});
   PublishReport report;
-  if (options.on_failure == OnFailure::FailFast) {  // one at a time, up to the first failure
-    for (const std::uint64_t peer : recipients) {
-      ++report.attempted;
-      const auto result = impl_->node.send_to_each({&peer, 1}, stream_id, stream, payload, true).front();
-      if (result) {
-        report.errors.emplace_back(peer, error_text(*result));
-        break;
-      }
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    ++report.attempted;
+    if (!results[i]) {
       ++report.delivered;
+      continue;
     }
-  } else {
-    const auto results = impl_->node.send_to_each(recipients, stream_id, stream, payload, true);
-    report.attempted = recipients.size();
-    for (std::size_t i = 0; i < results.size(); ++i) {
-      if (results[i]) {
-        report.errors.emplace_back(recipients[i], error_text(*results[i]));
-      } else {
-        ++report.delivered;
-      }
-    }
+    report.errors.emplace_back(recipients[i], error_text(*results[i]));
+    if (fail_fast) break;
   }
   if (options.on_failure == OnFailure::BestEffort && report.attempted > 0 && report.delivered == 0) {
     const auto& [peer, message] = report.errors.front();

@@ -1397,14 +1397,14 @@ void MeshNode::send_on_stream(const StreamHandle& handle, std::span<const ByteVi
 }
 
 std::vector<std::optional<Error>> MeshNode::send_to_each(std::span<const std::uint64_t> peers, std::uint64_t stream_id,
-                                                         const StreamOptions& options, ByteView event, bool coalesce) {
+                                                         const StreamOptions& options, ByteView event, EachSend how) {
   std::vector<std::optional<Error>> results(peers.size());
   std::vector<Impl::Outgoing> batch;
   std::vector<std::size_t> owners;
   {
     std::lock_guard lock(impl_->mu);
     impl_->check_open();
-    const bool corking = coalesce && impl_->in_burst();
+    const bool corking = how.coalesce && impl_->in_burst();
     for (std::size_t i = 0; i < peers.size(); ++i) {
       try {
         const StreamHandle handle = impl_->open_stream_locked(peers[i], stream_id, options);
@@ -1413,6 +1413,10 @@ std::vector<std::optional<Error>> MeshNode::send_to_each(std::span<const std::ui
         owners.push_back(i);
       } catch (const Error& e) {
         results[i] = e;
+        if (how.stop_at_first_failure) {
+          results.resize(i + 1);
+          break;
+        }
       }
     }
   }

@@ -63,6 +63,16 @@ struct StreamOptions {
   std::uint8_t priority = 0;         ///< likewise, the header's priority field
 };
 
+// How MeshNode::send_to_each() sends.
+struct EachSend {
+  // An event that comes during a burst (another such send less than
+  // MeshConfig::burst_gap before, or some still held) is held and sent by
+  // the reactor with the rest of the burst, many to a datagram; it takes its
+  // credit now, so the result still says whether it was accepted.
+  bool coalesce = false;
+  bool stop_at_first_failure = false;  ///< the peers after it are not tried
+};
+
 // What open_stream() hands out; sends check that the stream is still the one
 // opened (same epoch), so a handle outlives close_stream() harmlessly.
 struct StreamHandle {
@@ -130,13 +140,9 @@ class MeshNode {
   // Error(NotConnected) when the stream or its session is gone.
   void send_on_stream(const StreamHandle& stream, std::span<const ByteView> events);
   // One event to each peer on its stream `stream_id` (opened with `options`
-  // if needed), all sent in one batch: per peer, nullopt or why it failed.
-  // With `coalesce`, an event that comes during a burst (another such send
-  // less than config.burst_gap before, or some still held) is held and sent by the
-  // reactor with the rest of the burst, many to a datagram; it takes its
-  // credit now, so the result still says whether it was accepted.
+  // if needed), all sent in one batch: per peer tried, nullopt or why it failed.
   std::vector<std::optional<Error>> send_to_each(std::span<const std::uint64_t> peers, std::uint64_t stream_id,
-                                                 const StreamOptions& options, ByteView event, bool coalesce = false);
+                                                 const StreamOptions& options, ByteView event, EachSend how = {});
   // Waits until the stream has the credit its last refused send needed (or
   // `timeout` passes, or the stream is gone): what a sender refused for
   // credit does before it tries again.
