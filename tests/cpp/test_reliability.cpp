@@ -39,6 +39,32 @@ std::vector<std::uint64_t> sequences(const std::vector<ReceivedPacket>& packets)
   return out;
 }
 
+// Nodes for the chaos proxy tests: patient handshakes, small datagrams (many
+// packets, so many losses to recover).
+MeshConfig lossy_link_config(std::size_t max_datagram) {
+  MeshConfig config;
+  config.bind_address = SocketAddress::parse("127.0.0.1:0");
+  config.psk.fill(3);
+  config.handshake_timeout = 200ms;
+  config.handshake_attempts = 10;
+  config.max_datagram_loopback = max_datagram;
+  return config;
+}
+
+// Polls `receiver` on a thread of its own into `received` until `count`
+// events came (or a minute passed); join it before reading `received`.
+std::thread collect(MeshNode& receiver, std::vector<std::string>& received, std::size_t count) {
+  received.reserve(count);
+  return std::thread([&receiver, &received, count] {
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (received.size() < count && std::chrono::steady_clock::now() < deadline) {
+      const auto events = receiver.poll(4096);
+      for (const auto& event : events) received.emplace_back(event.raw);
+      if (events.empty()) std::this_thread::sleep_for(1ms);
+    }
+  });
+}
+
 }  // namespace
 
 TEST_CASE("reorder buffer: ordered release, duplicates, gap reports", "[reliability]") {
@@ -99,12 +125,7 @@ TEST_CASE("retransmit queue: acks free, gaps and timeouts resend", "[reliability
 
 TEST_CASE("100,000 events through a lossy, duplicating, reordering proxy arrive once and in order",
           "[reliability][chaos]") {
-  MeshConfig config;
-  config.bind_address = SocketAddress::parse("127.0.0.1:0");
-  config.psk.fill(3);
-  config.handshake_timeout = 200ms;
-  config.handshake_attempts = 10;
-  config.max_datagram_loopback = 1472;  // many small packets: many losses to recover
+  const MeshConfig config = lossy_link_config(1472);
   MeshNode sender(config), receiver(config);
   test::ChaosProxy proxy(receiver.local_address(), {});
   test::handshake(sender, receiver, proxy.address());
@@ -113,15 +134,7 @@ TEST_CASE("100,000 events through a lossy, duplicating, reordering proxy arrive 
   constexpr int kPerSend = 50;
   const auto stream = sender.open_stream(receiver.node_id(), 1, {StreamReliability::Reliable, 65536, 1});
   std::vector<std::string> received;
-  received.reserve(kEvents);
-  std::thread consumer([&] {
-    const auto deadline = std::chrono::steady_clock::now() + 60s;
-    while (received.size() < kEvents && std::chrono::steady_clock::now() < deadline) {
-      const auto events = receiver.poll(4096);
-      for (const auto& event : events) received.emplace_back(event.raw);
-      if (events.empty()) std::this_thread::sleep_for(1ms);
-    }
-  });
+  std::thread consumer = collect(receiver, received, kEvents);
   char text[16];
   std::vector<std::string> batch(kPerSend);
   std::vector<ByteView> views(kPerSend);
@@ -154,13 +167,8 @@ TEST_CASE("100,000 events through a lossy, duplicating, reordering proxy arrive 
 
 TEST_CASE("held (coalesced) sends on a reliable stream through a lossy proxy arrive once and in order",
           "[reliability][chaos]") {
-  MeshConfig config;
-  config.bind_address = SocketAddress::parse("127.0.0.1:0");
-  config.psk.fill(3);
-  config.handshake_timeout = 200ms;
-  config.handshake_attempts = 10;
-  config.max_datagram_loopback = 400;  // about 20 events a packet: a thousand packets to lose some of
-  config.burst_gap = 10s;              // every send after the first is held and flushed by the reactor
+  MeshConfig config = lossy_link_config(400);  // about 20 events a packet: a thousand packets to lose some of
+  config.burst_gap = 10s;                      // every send after the first is held and flushed by the reactor
   MeshNode sender(config), receiver(config);
   test::ChaosProxy proxy(receiver.local_address(), {});
   test::handshake(sender, receiver, proxy.address());
@@ -171,15 +179,7 @@ TEST_CASE("held (coalesced) sends on a reliable stream through a lossy proxy arr
   const std::uint64_t peer = receiver.node_id();
   const StreamOptions options{StreamReliability::Reliable, 65536, 1};
   std::vector<std::string> received;
-  received.reserve(kEvents);
-  std::thread consumer([&] {
-    const auto deadline = std::chrono::steady_clock::now() + 60s;
-    while (received.size() < kEvents && std::chrono::steady_clock::now() < deadline) {
-      const auto events = receiver.poll(4096);
-      for (const auto& event : events) received.emplace_back(event.raw);
-      if (events.empty()) std::this_thread::sleep_for(1ms);
-    }
-  });
+  std::thread consumer = collect(receiver, received, kEvents);
   char text[16];
   for (int i = 0; i < kEvents; ++i) {
     std::snprintf(text, sizeof text, "%08d", i);
