@@ -296,15 +296,13 @@ struct RedexFile::State {
     unsynced = 0;
   }
 
-  // Up to `max` retained events from `seq` on, appended to `out`; the seq after the last.
-  std::uint64_t copy_out(std::uint64_t seq, std::uint64_t end, std::size_t max, std::vector<Event>& out) const {
-    for (std::size_t i = events.first_at_or_after(seq); i < events.size() && max > 0; ++i, --max) {
+  // Up to `max` retained events below seq `end`, from position `from` on, appended to `out`.
+  void copy_out(std::size_t from, std::uint64_t end, std::size_t max, std::vector<Event>& out) const {
+    for (std::size_t i = from; i < events.size() && max > 0; ++i, --max) {
       const Stored& stored = events[i];
       if (stored.seq >= end) break;
       out.push_back({stored.seq, arena.payload(stored.chunk, stored.offset, stored.size)});
-      seq = stored.seq + 1;
     }
-    return seq;
   }
 };
 
@@ -372,7 +370,7 @@ std::vector<Event> RedexFile::read_range(std::uint64_t start, std::uint64_t end)
   std::lock_guard lock(state_->mu);
   state_->evict(state_->stamp_ns());
   std::vector<Event> out;
-  state_->copy_out(start, end, SIZE_MAX, out);
+  state_->copy_out(state_->events.first_at_or_after(start), end, SIZE_MAX, out);
   return out;
 }
 
@@ -380,7 +378,7 @@ std::vector<Event> RedexFile::read_from(std::uint64_t start, std::size_t count) 
   std::lock_guard lock(state_->mu);
   state_->evict(state_->stamp_ns());
   std::vector<Event> out;
-  state_->copy_out(start, UINT64_MAX, count, out);
+  state_->copy_out(state_->events.first_at_or_after(start), UINT64_MAX, count, out);
   return out;
 }
 
@@ -455,8 +453,9 @@ Tail::Status Tail::next_batch(std::vector<Event>& out, std::size_t max, std::chr
       closed_ = true;
       throw Error(ErrorKind::Redex, "tail subscriber lagged; stream disconnected");
     }
-    if (state.events.first_at_or_after(next_seq_) < state.events.size()) {
-      next_seq_ = state.copy_out(next_seq_, UINT64_MAX, max, out);
+    if (const std::size_t at = state.events.first_at_or_after(next_seq_); at < state.events.size()) {
+      state.copy_out(at, UINT64_MAX, max, out);
+      if (!out.empty()) next_seq_ = out.back().seq + 1;
       return Status::Event;
     }
     if (wait <= std::chrono::nanoseconds::zero()) return Status::Timeout;
