@@ -74,6 +74,21 @@ TEST_CASE("redex: sequences from 0, ranges, batches and checksums", "[redex]") {
   CHECK(manager.open_file("logs/a", {}) == file);  // the same file, whatever the options
 }
 
+TEST_CASE("redex: a closed file is the manager's no longer: its memory goes with the last handle", "[redex]") {
+  Redex manager;
+  auto file = manager.open_file("logs/closed", {});
+  file->append(view("kept until the last handle goes"));
+  file->close();
+  const std::weak_ptr<RedexFile> watch = file;
+  manager.open_file("logs/other", {});  // any open lets go of the closed files
+  CHECK(file->size() == 1);             // a handle still reads what was retained
+  file.reset();
+  CHECK(watch.expired());
+  auto reopened = manager.open_file("logs/closed", {});  // a fresh file under the old name
+  CHECK(reopened->size() == 0);
+  CHECK(reopened->append(view("again")) == 0);
+}
+
 TEST_CASE("redex: open_file validates in the original's order", "[redex]") {
   Redex manager;
   FileOptions both;

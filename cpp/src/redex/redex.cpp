@@ -489,7 +489,8 @@ std::shared_ptr<RedexFile> Redex::open_file(const std::string& name, const FileO
     throw Error(ErrorKind::Redex, "fsync_interval_ms must be > 0");
   }
   std::lock_guard lock(mutex_);
-  if (const auto open = files_.find(name); open != files_.end() && !open->second->closed()) return open->second;
+  std::erase_if(files_, [](const auto& entry) { return entry.second->closed(); });  // theirs to hold, not ours
+  if (const auto open = files_.find(name); open != files_.end()) return open->second;
   if (options.persistent && !dir_) {
     throw Error(ErrorKind::Redex,
                 "open_file: channel error: config.persistent=true requires Redex::with_persistent_dir(...)");
