@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "net/core/bytes.hpp"
+#include "net/core/chunk_pool.hpp"
 #include "net/core/clock.hpp"
 #include "net/core/free_list_resource.hpp"
 #include "net/core/hash.hpp"
@@ -181,6 +182,47 @@ TEST_CASE("a vector on PageAllocator keeps its elements across growth into huge 
   values.resize(10);
   values.shrink_to_fit();  // from pages back to the heap
   CHECK(values.back() == (500'000 + 9) * 3);
+}
+
+TEST_CASE("ChunkPool hands a chunk let go of out again, as it was left", "[core][pages]") {
+  // Only the refill thread adds chunks besides release(), and it stops at a
+  // few ready ones: a released chunk is among the next few acquired.
+  auto& pool = net::ChunkPool::instance();
+  const auto reacquired = [&](const char* wanted) {
+    std::vector<net::PageBuffer> taken;
+    bool found = false;
+    for (int i = 0; i < 8 && !found; ++i) {
+      taken.push_back(pool.acquire());
+      found = taken.back().get() == wanted;
+    }
+    const bool kept_contents = found && taken.back()[100] == 0x5A;
+    for (auto& chunk : taken) pool.release(std::move(chunk));
+    return kept_contents;
+  };
+  net::PageBuffer chunk = pool.acquire();
+  REQUIRE(reinterpret_cast<std::uintptr_t>(chunk.get()) % net::kHugePageSize == 0);
+  chunk[100] = 0x5A;
+  char* const address = chunk.get();
+  pool.release(std::move(chunk));
+  CHECK(reacquired(address));
+
+  auto shared = pool.acquire_shared();
+  shared[100] = 0x5A;
+  auto second_owner = shared;
+  auto* const shared_address = reinterpret_cast<char*>(shared.get());
+  shared.reset();
+  second_owner.reset();  // the last owner: back to the pool
+  CHECK(reacquired(shared_address));
+
+  char* block_address = nullptr;
+  {
+    std::vector<std::uint64_t, net::PageAllocator<std::uint64_t>> block;
+    block.reserve(net::ChunkPool::kChunkSize / sizeof(std::uint64_t));  // exactly a chunk: the pool's
+    block.push_back(0);
+    block_address = reinterpret_cast<char*>(block.data());
+    block_address[100] = 0x5A;
+  }
+  CHECK(reacquired(block_address));
 }
 
 TEST_CASE("FreeListResource reuses freed blocks of a size and serves odd sizes and alignments", "[core][pool]") {

@@ -175,7 +175,7 @@ TEST_CASE("redex: an evicted large payload is freed while small ones still pack 
 
 TEST_CASE("redex: the index crosses its 2 MiB blocks, evicting and reusing them", "[redex]") {
   // 65,536 events fill a block of the index: these files cross several,
-  // and the retained one frees its front blocks and reuses one as it goes.
+  // and the retained one hands its front blocks back to the pool as it goes.
   Redex manager;
   const auto check_range = [](RedexFile& file, std::uint64_t from, std::uint64_t to) {
     const auto events = file.read_range(from, to);

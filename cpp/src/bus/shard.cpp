@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "bus/chunk_pool.hpp"
+#include "net/core/chunk_pool.hpp"
 #include "net/core/error.hpp"
 #include "net/core/page_buffer.hpp"
 

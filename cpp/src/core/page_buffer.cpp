@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <new>
 
+#include "net/core/chunk_pool.hpp"
+
 namespace net {
 
 namespace {
@@ -61,6 +63,16 @@ PageBuffer allocate_pages(std::size_t size, bool populate) {
   PageBuffer buffer(data, PageBufferDeleter{length});
   if (populate) populate_pages(data, length);
   return buffer;
+}
+
+char* allocate_array_pages(std::size_t size) {
+  if (size == ChunkPool::kChunkSize) return ChunkPool::instance().acquire().release();
+  return allocate_pages(size, false).release();
+}
+
+void free_array_pages(char* data, std::size_t size) noexcept {
+  PageBuffer pages(data, PageBufferDeleter{mapped_length(size)});
+  if (size == ChunkPool::kChunkSize) ChunkPool::instance().release(std::move(pages));
 }
 
 }  // namespace net

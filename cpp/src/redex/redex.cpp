@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "net/core/chunk_pool.hpp"
 #include "net/core/clock.hpp"
 #include "net/core/error.hpp"
 #include "net/core/hash.hpp"
@@ -23,9 +24,9 @@ namespace {
 
 constexpr std::uint64_t kIndexRecordBytes = 20;  ///< what retention counts per event besides its payload
 
-constexpr std::size_t kFirstChunkBytes = 64 << 10;      ///< small payloads share chunks, from this size
-constexpr std::size_t kLastChunkBytes = kHugePageSize;  ///< doubling up to this (then one huge page each)
-constexpr std::size_t kOwnAllocationBytes = 32 << 10;   ///< payloads above it are not packed
+constexpr std::size_t kFirstChunkBytes = 64 << 10;              ///< small payloads share chunks, from this size
+constexpr std::size_t kLastChunkBytes = ChunkPool::kChunkSize;  ///< doubling up to this (then pooled chunks)
+constexpr std::size_t kOwnAllocationBytes = 32 << 10;           ///< payloads above it are not packed
 
 // Unix time for append stamps and age retention, read at the cost of the
 // TSC: the wall clock's offset from the monotonic clock is taken once.
@@ -43,8 +44,8 @@ std::uint64_t unix_ns() {
 // their chunk by serial, and a chunk is dropped once no retained event is in
 // it; a reader's payload is a shared_ptr aliasing its chunk, so bytes that a
 // reader holds outlive their eviction. Packing chunks double as the file
-// grows, so a small file stays small and a large one gets huge pages (a page
-// fault per 2 MiB, not per 4 KiB).
+// grows, so a small file stays small and a large one takes 2 MiB chunks
+// from the ChunkPool (faulted in ahead, reused when let go).
 class PayloadArena {
  public:
   struct Placed {
@@ -61,7 +62,7 @@ class PayloadArena {
     }
     if (packing_ == nullptr || packing_bytes_ - used_ < payload.size()) next_chunk();
     if (!payload.empty()) std::memcpy(packing_ + used_, payload.data(), payload.size());
-    ++chunks_[packing_serial_ - first_serial_].events;
+    ++*packing_events_;
     const Placed placed{packing_serial_, static_cast<std::uint32_t>(used_)};
     used_ += payload.size();
     return placed;
@@ -88,18 +89,12 @@ class PayloadArena {
 
   void next_chunk() {
     packing_bytes_ = packing_ != nullptr ? std::min(packing_bytes_ * 2, kLastChunkBytes) : kFirstChunkBytes;
-    std::shared_ptr<std::uint8_t[]> data;
-    if (packing_bytes_ < kHugePageSize) {
-      data = std::make_shared_for_overwrite<std::uint8_t[]>(packing_bytes_);
-    } else {
-      PageBuffer pages = allocate_pages(packing_bytes_, false);
-      const PageBufferDeleter unmap = pages.get_deleter();
-      // Released first: should the shared_ptr fail to allocate, it unmaps.
-      data = std::shared_ptr<std::uint8_t[]>(reinterpret_cast<std::uint8_t*>(pages.release()),
-                                             [unmap](std::uint8_t* bytes) { unmap(reinterpret_cast<char*>(bytes)); });
-    }
+    std::shared_ptr<std::uint8_t[]> data = packing_bytes_ < ChunkPool::kChunkSize
+                                               ? std::make_shared_for_overwrite<std::uint8_t[]>(packing_bytes_)
+                                               : ChunkPool::instance().acquire_shared();
     packing_ = data.get();
     chunks_.push_back({std::move(data), 0});
+    packing_events_ = &chunks_.back().events;  // a deque's elements stay put as it grows and shrinks
     const std::uint64_t previous = std::exchange(packing_serial_, end_serial() - 1);
     used_ = 0;
     if (previous != kNoChunk && chunks_[previous - first_serial_].events == 0) drop(previous);
@@ -120,6 +115,7 @@ class PayloadArena {
   std::uint64_t first_serial_ = 0;
   std::uint64_t packing_serial_ = kNoChunk;
   std::uint8_t* packing_ = nullptr;
+  std::uint64_t* packing_events_ = nullptr;
   std::size_t packing_bytes_ = 0;
   std::size_t used_ = 0;
 };
@@ -137,9 +133,9 @@ static_assert(std::is_trivially_copyable_v<Stored> && sizeof(Stored) == 32);
 static_assert(RedexFile::kMaxPayload <= UINT32_MAX);
 
 // The retained events in seq order, by position from the oldest. Past the
-// first 2 MiB they live in blocks of 2 MiB of huge pages: growing never
-// copies the index or holds it twice, and eviction frees whole blocks (one
-// is kept for reuse, so a file at its retention limit maps nothing new).
+// first 2 MiB they live in 2 MiB blocks from the ChunkPool: growing never
+// copies the index or holds it twice, and eviction hands whole blocks back
+// (so a file at its retention limit maps nothing new).
 class Retained {
  public:
   bool empty() const noexcept { return size_ == 0; }
@@ -151,12 +147,11 @@ class Retained {
   const Stored& front() const noexcept { return (*this)[0]; }
 
   void push_back(const Stored& stored) {
-    const std::size_t block = (head_ + size_) / kPerBlock;
-    if (block == blocks_.size()) {
-      blocks_.push_back(std::move(spare_));  // empty, or a kept block with its capacity
-      if (block > 0) blocks_.back().reserve(kPerBlock);
+    if (back_ == nullptr || back_->size() == kPerBlock) {
+      back_ = &blocks_.emplace_back();                    // a deque's elements stay put as it grows and shrinks
+      if (blocks_.size() > 1) back_->reserve(kPerBlock);  // a pool chunk; the first block grows from small
     }
-    blocks_[block].push_back(stored);
+    back_->push_back(stored);
     ++size_;
   }
 
@@ -164,9 +159,8 @@ class Retained {
     ++head_;
     --size_;
     if (head_ == kPerBlock) {
-      spare_ = std::move(blocks_.front());
-      spare_.clear();
-      blocks_.pop_front();
+      if (&blocks_.front() == back_) back_ = nullptr;
+      blocks_.pop_front();  // back to the pool
       head_ = 0;
     } else if (size_ == 0 && blocks_.size() == 1) {  // all gone from a partial block: start it over
       blocks_.front().clear();
@@ -194,10 +188,10 @@ class Retained {
 
  private:
   using Block = std::vector<Stored, PageAllocator<Stored>>;
-  static constexpr std::size_t kPerBlock = kHugePageSize / sizeof(Stored);
+  static constexpr std::size_t kPerBlock = ChunkPool::kChunkSize / sizeof(Stored);
   std::deque<Block> blocks_;
-  Block spare_;
-  std::size_t head_ = 0;  ///< the oldest event's place in blocks_.front()
+  Block* back_ = nullptr;  ///< where the next event goes, unless full
+  std::size_t head_ = 0;   ///< the oldest event's place in blocks_.front()
   std::size_t size_ = 0;
 };
 
@@ -229,8 +223,13 @@ struct RedexFile::State {
   // than the rest of a small append.
   std::uint64_t stamp_ns() const { return log || options.retention_max_age_ns ? unix_ns() : 0; }
 
+  bool retains_all() const noexcept {
+    return !options.retention_max_events && !options.retention_max_bytes && !options.retention_max_age_ns;
+  }
+
   // Drops what retention no longer keeps (mu held).
   void evict(std::uint64_t now_ns) {
+    if (retains_all()) return;
     const auto& o = options;
     const std::uint64_t age_floor =
         o.retention_max_age_ns && now_ns > *o.retention_max_age_ns ? now_ns - *o.retention_max_age_ns : 0;

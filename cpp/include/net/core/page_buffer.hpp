@@ -25,8 +25,13 @@ PageBuffer allocate_pages(std::size_t size, bool populate);
 // How long the mapping of allocate_pages(size) is.
 std::size_t mapped_length(std::size_t size) noexcept;
 
+// The storage of PageAllocator arrays of `size` bytes (2 MiB and more):
+// exactly 2 MiB is a ChunkPool chunk, larger is allocate_pages.
+char* allocate_array_pages(std::size_t size);
+void free_array_pages(char* data, std::size_t size) noexcept;
+
 // An allocator for large growing arrays (std::vector): from 2 MiB on their
-// storage is huge pages from allocate_pages, below that the heap's.
+// storage is huge pages, below that the heap's.
 template <class T>
 struct PageAllocator {
   using value_type = T;
@@ -35,11 +40,11 @@ struct PageAllocator {
   PageAllocator(const PageAllocator<U>&) noexcept {}
   T* allocate(std::size_t n) {
     if (n * sizeof(T) < kHugePageSize) return std::allocator<T>().allocate(n);
-    return reinterpret_cast<T*>(allocate_pages(n * sizeof(T), false).release());
+    return reinterpret_cast<T*>(allocate_array_pages(n * sizeof(T)));
   }
   void deallocate(T* data, std::size_t n) noexcept {
     if (n * sizeof(T) < kHugePageSize) return std::allocator<T>().deallocate(data, n);
-    PageBufferDeleter{mapped_length(n * sizeof(T))}(reinterpret_cast<char*>(data));
+    free_array_pages(reinterpret_cast<char*>(data), n * sizeof(T));
   }
   friend bool operator==(const PageAllocator&, const PageAllocator&) noexcept { return true; }
 };

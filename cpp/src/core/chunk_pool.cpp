@@ -1,7 +1,7 @@
 // The chunk pool and its refill thread.
-#include "bus/chunk_pool.hpp"
+#include "net/core/chunk_pool.hpp"
 
-namespace net::bus {
+namespace net {
 
 ChunkPool& ChunkPool::instance() {
   static ChunkPool pool;
@@ -32,6 +32,14 @@ PageBuffer ChunkPool::acquire() {
   return allocate_pages(kChunkSize, true);
 }
 
+std::shared_ptr<std::uint8_t[]> ChunkPool::acquire_shared() {
+  PageBuffer chunk = acquire();
+  // Released first: should the shared_ptr fail to allocate, it hands the chunk back.
+  return {reinterpret_cast<std::uint8_t*>(chunk.release()), [](std::uint8_t* data) {
+            instance().release(PageBuffer(reinterpret_cast<char*>(data), PageBufferDeleter{kChunkSize}));
+          }};
+}
+
 void ChunkPool::release(PageBuffer chunk) noexcept {
   std::lock_guard lock(mutex_);
   if (ready_.size() < kMaxKept && !stopping_) ready_.push_back(std::move(chunk));
@@ -49,4 +57,4 @@ void ChunkPool::refill_loop() {
   }
 }
 
-}  // namespace net::bus
+}  // namespace net

@@ -1,0 +1,48 @@
+// Process-wide supply of 2 MiB chunks for event bytes and index blocks. Fresh
+// memory costs a page fault and a kernel zero-fill on first write, which on a
+// VM is slower than copying the events themselves; so a background thread
+// keeps a few chunks faulted in ahead of demand, and chunks let go of are kept
+// for reuse (up to a cap) instead of being unmapped.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "net/core/page_buffer.hpp"
+
+namespace net {
+
+class ChunkPool {
+ public:
+  static constexpr std::size_t kChunkSize = kHugePageSize;
+
+  static ChunkPool& instance();
+
+  PageBuffer acquire();                     ///< a kChunkSize buffer, faulted in (not zeroed if reused)
+  void release(PageBuffer chunk) noexcept;  ///< kept for reuse or unmapped
+
+  // A chunk that goes back to the pool when its last owner lets go.
+  std::shared_ptr<std::uint8_t[]> acquire_shared();
+
+  ~ChunkPool();
+
+ private:
+  ChunkPool() = default;
+  void refill_loop();
+
+  static constexpr std::size_t kReadyTarget = 4;  ///< faulted-in chunks kept ahead
+  static constexpr std::size_t kMaxKept = 32;     ///< 64 MiB of released chunks at most
+
+  std::mutex mutex_;
+  std::condition_variable wake_refill_;
+  std::vector<PageBuffer> ready_;
+  bool stopping_ = false;
+  std::thread refill_thread_;
+};
+
+}  // namespace net
