@@ -174,12 +174,7 @@ PollResponse poll(EventBus& bus, nb::handle limit, nb::handle cursor, nb::handle
     result = bus.poll(request);
   }
   PollResponse response;
-  PyObject* list = PyList_New(static_cast<Py_ssize_t>(result.events.size()));
-  if (list == nullptr) throw nb::python_error();
-  response.events = nb::steal<nb::list>(list);
-  for (std::size_t i = 0; i < result.events.size(); ++i) {
-    PyList_SET_ITEM(list, static_cast<Py_ssize_t>(i), nb::cast(std::move(result.events[i])).release().ptr());
-  }
+  response.events = stored_event_list(std::move(result.events));
   response.next_id = std::move(result.next_id);
   response.has_more = result.has_more;
   return response;
@@ -197,6 +192,19 @@ nb::object raw_text(const bus::StoredEvent& event) {
 nb::list copy_of(const nb::list& list) { return nb::steal<nb::list>(PyList_GetSlice(list.ptr(), 0, PY_SSIZE_T_MAX)); }
 
 }  // namespace
+
+nb::list stored_event_list(std::vector<bus::StoredEvent>&& events) {
+  nb::list list = nb::steal<nb::list>(PyList_New(static_cast<Py_ssize_t>(events.size())));
+  if (!list.is_valid()) throw nb::python_error();
+  const nb::handle type = nb::type<bus::StoredEvent>();
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    nb::object instance = nb::inst_alloc(type);
+    new (nb::inst_ptr<bus::StoredEvent>(instance)) bus::StoredEvent(std::move(events[i]));
+    nb::inst_mark_ready(instance);
+    PyList_SET_ITEM(list.ptr(), static_cast<Py_ssize_t>(i), instance.release().ptr());
+  }
+  return list;
+}
 
 void init_bus(nb::module_& m) {
   init_ingest_result(m);

@@ -11,6 +11,7 @@
 #include <chrono>
 
 #include "arguments.hpp"
+#include "bus.hpp"
 #include "errors.hpp"
 #include "net/core/error.hpp"
 #include "net/mesh/mesh_node.hpp"
@@ -365,8 +366,12 @@ void init_mesh(nb::module_& m) {
           [](NetMesh& node, nb::handle limit, nb::handle timeout_ms) {
             const auto count = to_unsigned(limit, "poll", "limit", UINT64_MAX);
             const auto wait = timeout_ms.is_none() ? 0 : to_unsigned(timeout_ms, "poll", "timeout_ms", UINT32_MAX);
-            nb::gil_scoped_release unlocked;
-            return with_context("poll", [&] { return node.poll(count, std::chrono::milliseconds(wait)); });
+            std::vector<bus::StoredEvent> events;
+            {
+              nb::gil_scoped_release unlocked;
+              events = with_context("poll", [&] { return node.poll(count, std::chrono::milliseconds(wait)); });
+            }
+            return stored_event_list(std::move(events));
           },
           "limit"_a, "timeout_ms"_a = nb::none(),
           nb::sig("def poll(self, limit: int, timeout_ms: int | None = None) -> list[StoredEvent]"),
