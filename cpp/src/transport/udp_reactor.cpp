@@ -1,10 +1,15 @@
 // The only translation unit that includes Boost.Asio: an io_context on one
 // thread, a non-blocking UDP socket drained with recvmmsg when readable, and
-// steady timers.
+// steady timers. Runs of equal-size datagrams to one destination leave in
+// one UDP GSO message, and the socket takes GRO-coalesced runs (split here):
+// on loopback the kernel then moves a run as one buffer, 3.5-4x the bytes
+// per CPU second of one datagram at a time (8 KiB datagrams, this VM).
 #include <utility>  // before Boost.Asio in C++20 (TOOLCHAIN.md)
 
 #include "net/transport/udp_reactor.hpp"
 
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -31,6 +36,43 @@ constexpr std::size_t kReceiveBatch = 64;
 constexpr std::size_t kReceiveBufferSize = 65536;  ///< larger datagrams are truncated and dropped
 constexpr int kSocketBufferBytes = 8 << 20;
 constexpr int kSendWaitMs = 50;
+constexpr std::size_t kSendBatch = 64;        ///< messages per sendmmsg
+constexpr std::size_t kMaxGsoSegments = 64;   ///< the kernel's UDP_MAX_SEGMENTS
+constexpr std::size_t kMaxGsoBytes = 65'000;  ///< a GSO message's payload: one IP packet, under 64 KiB
+
+// The segment size of a GRO-coalesced run (a UDP_GRO control message), or 0.
+std::size_t gro_segment_size(msghdr& header) {
+  for (cmsghdr* control = CMSG_FIRSTHDR(&header); control != nullptr; control = CMSG_NXTHDR(&header, control)) {
+    if (control->cmsg_level == SOL_UDP && control->cmsg_type == UDP_GRO) {
+      int size = 0;
+      std::memcpy(&size, CMSG_DATA(control), sizeof size);
+      return size > 0 ? static_cast<std::size_t>(size) : 0;
+    }
+  }
+  return 0;
+}
+
+// How many datagrams from `first` on can leave as one GSO message: same
+// destination, each the size of the first but the last, which may be
+// shorter (not empty: it would vanish in the run); limited to segments of at
+// most `max_segment` bytes.
+std::size_t gso_run(std::span<const Datagram> datagrams, std::size_t first, std::size_t max_segment) {
+  const std::size_t segment = datagrams[first].bytes.size();
+  if (segment == 0 || segment > max_segment) return 1;
+  std::size_t count = 1;
+  std::size_t bytes = segment;
+  while (first + count < datagrams.size() && count < kMaxGsoSegments) {
+    const Datagram& next = datagrams[first + count];
+    if (next.bytes.empty() || next.bytes.size() > segment || bytes + next.bytes.size() > kMaxGsoBytes ||
+        !(next.address == datagrams[first].address)) {
+      break;
+    }
+    bytes += next.bytes.size();
+    ++count;
+    if (next.bytes.size() < segment) break;  // a short one ends the run
+  }
+  return count;
+}
 
 }  // namespace
 
@@ -50,7 +92,15 @@ struct UdpReactor::Impl {
   std::array<mmsghdr, kReceiveBatch> headers{};
   std::array<iovec, kReceiveBatch> vectors{};
   std::array<sockaddr_storage, kReceiveBatch> sources{};
+  struct alignas(cmsghdr) Control {
+    char bytes[CMSG_SPACE(sizeof(int))];
+  };
+  std::array<Control, kReceiveBatch> controls{};
   std::vector<Datagram> batch;
+
+  // Segments of at least this size are not sent with GSO: the path refused
+  // them (a segment over its MTU, no checksum offload). Any thread.
+  std::atomic<std::size_t> gso_refused_from{SIZE_MAX};
 
   void arm_receive() {
     socket.async_wait(asio::ip::udp::socket::wait_read, [this](const boost::system::error_code& error) {
@@ -70,15 +120,24 @@ struct UdpReactor::Impl {
         headers[i].msg_hdr.msg_iovlen = 1;
         headers[i].msg_hdr.msg_name = &sources[i];
         headers[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+        headers[i].msg_hdr.msg_control = controls[i].bytes;
+        headers[i].msg_hdr.msg_controllen = sizeof controls[i].bytes;
       }
       const int received = recvmmsg(fd, headers.data(), kReceiveBatch, MSG_DONTWAIT, nullptr);
       if (received <= 0) return;
       batch.clear();
       for (int i = 0; i < received; ++i) {
-        if (headers[i].msg_hdr.msg_flags & MSG_TRUNC) continue;
-        batch.push_back({ByteView(buffers.data() + i * kReceiveBufferSize, headers[i].msg_len),
-                         SocketAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&sources[i]),
-                                                      headers[i].msg_hdr.msg_namelen)});
+        msghdr& header = headers[i].msg_hdr;
+        if (header.msg_flags & MSG_TRUNC) continue;
+        const SocketAddress source =
+            SocketAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&sources[i]), header.msg_namelen);
+        const std::uint8_t* bytes = buffers.data() + i * kReceiveBufferSize;
+        const std::size_t length = headers[i].msg_len;
+        const std::size_t segment = gro_segment_size(header);
+        for (std::size_t at = 0; at < length || at == 0; at += segment) {  // a GRO run: its datagrams
+          batch.push_back({ByteView(bytes + at, segment == 0 ? length : std::min(segment, length - at)), source});
+          if (segment == 0) break;
+        }
       }
       if (!batch.empty()) on_receive(batch);
       if (static_cast<std::size_t>(received) < kReceiveBatch) return;
@@ -107,6 +166,8 @@ UdpReactor::UdpReactor(const SocketAddress& bind_address) : impl_(std::make_uniq
         setsockopt(fd, SOL_SOCKET, fallback, &kSocketBufferBytes, sizeof kSocketBufferBytes);
       }
     }
+    const int on = 1;
+    setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof on);  // without it (old kernels) datagrams come one by one
     impl_->socket.non_blocking(true, error);
   }
   if (!error && ::bind(impl_->socket.native_handle(), bind_address.data(), bind_address.size()) != 0) {
@@ -154,25 +215,53 @@ void UdpReactor::stop() {
 bool UdpReactor::on_reactor_thread() const noexcept { return impl_->thread_id.load() == std::this_thread::get_id(); }
 
 std::size_t UdpReactor::send(std::span<const Datagram> datagrams) noexcept {
-  constexpr std::size_t kSendBatch = 64;
+  struct alignas(cmsghdr) Control {
+    char bytes[CMSG_SPACE(sizeof(std::uint16_t))];
+  };
   std::array<mmsghdr, kSendBatch> headers{};
-  std::array<iovec, kSendBatch> vectors{};
+  std::array<std::size_t, kSendBatch> counts{};  ///< datagrams per message
+  std::array<Control, kSendBatch> controls{};
+  std::vector<iovec> vectors(std::min(datagrams.size(), kSendBatch * kMaxGsoSegments));  // enough for one sendmmsg
   const int fd = impl_->socket.native_handle();
   std::size_t sent = 0;
   while (sent < datagrams.size()) {
-    const std::size_t count = std::min(kSendBatch, datagrams.size() - sent);
-    for (std::size_t i = 0; i < count; ++i) {
-      const Datagram& datagram = datagrams[sent + i];
-      vectors[i] = {const_cast<std::uint8_t*>(datagram.bytes.data()), datagram.bytes.size()};
-      headers[i].msg_hdr = {};
-      headers[i].msg_hdr.msg_iov = &vectors[i];
-      headers[i].msg_hdr.msg_iovlen = 1;
-      headers[i].msg_hdr.msg_name = const_cast<sockaddr*>(datagram.address.data());
-      headers[i].msg_hdr.msg_namelen = datagram.address.size();
+    const std::size_t max_segment = impl_->gso_refused_from.load(std::memory_order_relaxed) - 1;
+    std::size_t messages = 0;
+    std::size_t next = sent;
+    std::size_t vector = 0;
+    while (messages < kSendBatch && next < datagrams.size() && vector < vectors.size()) {
+      const std::size_t count = std::min(gso_run(datagrams, next, max_segment), vectors.size() - vector);
+      msghdr& header = headers[messages].msg_hdr;
+      header = {};
+      for (std::size_t i = 0; i < count; ++i) {
+        const ByteView bytes = datagrams[next + i].bytes;
+        vectors[vector + i] = {const_cast<std::uint8_t*>(bytes.data()), bytes.size()};
+      }
+      header.msg_iov = &vectors[vector];
+      header.msg_iovlen = count;
+      header.msg_name = const_cast<sockaddr*>(datagrams[next].address.data());
+      header.msg_namelen = datagrams[next].address.size();
+      if (count > 1) {
+        header.msg_control = controls[messages].bytes;
+        header.msg_controllen = sizeof controls[messages].bytes;
+        cmsghdr* control = CMSG_FIRSTHDR(&header);
+        control->cmsg_level = SOL_UDP;
+        control->cmsg_type = UDP_SEGMENT;
+        control->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+        const auto segment = static_cast<std::uint16_t>(datagrams[next].bytes.size());
+        std::memcpy(CMSG_DATA(control), &segment, sizeof segment);
+      }
+      counts[messages++] = count;
+      next += count;
+      vector += count;
     }
-    const int accepted = sendmmsg(fd, headers.data(), static_cast<unsigned>(count), MSG_DONTWAIT);
+    const int accepted = sendmmsg(fd, headers.data(), static_cast<unsigned>(messages), MSG_DONTWAIT);
     if (accepted > 0) {
-      sent += static_cast<std::size_t>(accepted);
+      for (int i = 0; i < accepted; ++i) sent += counts[i];
+      continue;
+    }
+    if ((errno == EINVAL || errno == EIO) && counts[0] > 1) {  // the path refused this GSO run: send it plainly
+      impl_->gso_refused_from.store(datagrams[sent].bytes.size(), std::memory_order_relaxed);
       continue;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
