@@ -407,3 +407,24 @@ TEST_CASE("drop_oldest during a filtered or merged poll counts only what no poll
   shard.push("g", 3000);
   CHECK(shard.counters().events_dropped == 3);
 }
+
+TEST_CASE("a large ring laps twice and reads back what it retains, across the lap", "[bus][ring]") {
+  constexpr std::size_t kCapacity = std::size_t{1} << 17;
+  constexpr std::uint64_t kPushed = 300'000;
+  const auto numbered = [](std::uint64_t i) { return "event " + std::to_string(i); };
+  net::bus::Shard shard(0, kCapacity, net::bus::BackpressureMode::DropOldest);
+  for (std::uint64_t i = 0; i < kPushed; ++i) REQUIRE(shard.push(numbered(i), i + 1));
+  std::vector<net::bus::StoredEvent> retained;
+  const auto bounds = shard.read(0, kCapacity, true, retained);
+  CHECK(bounds.tail == kPushed - kCapacity);
+  CHECK(shard.counters().events_dropped == kPushed - kCapacity);
+  REQUIRE(retained.size() == kCapacity);
+  for (std::size_t i = 0; i < retained.size(); i += 997) {
+    CHECK(retained[i].sequence == kPushed - kCapacity + i);
+    CHECK(std::string(retained[i].raw) == numbered(kPushed - kCapacity + i));
+  }
+  const std::uint64_t lap = 2 * kCapacity - (kPushed - kCapacity);  // seq 262,144 starts the third lap
+  CHECK(std::string(retained[lap - 1].raw) == numbered(262'143));
+  CHECK(std::string(retained[lap].raw) == numbered(262'144));
+  CHECK(std::string(retained.back().raw) == numbered(kPushed - 1));
+}
