@@ -37,8 +37,13 @@ constexpr std::size_t kReceiveBufferSize = 65536;  ///< larger datagrams are tru
 constexpr int kSocketBufferBytes = 8 << 20;
 constexpr int kSendWaitMs = 50;
 constexpr std::size_t kSendBatch = 64;        ///< messages per sendmmsg
+constexpr std::size_t kSendDatagrams = 256;   ///< datagrams per sendmmsg
 constexpr std::size_t kMaxGsoSegments = 64;   ///< the kernel's UDP_MAX_SEGMENTS
 constexpr std::size_t kMaxGsoBytes = 65'000;  ///< a GSO message's payload: one IP packet, under 64 KiB
+
+struct alignas(cmsghdr) SegmentControl {
+  char bytes[CMSG_SPACE(sizeof(std::uint16_t))];
+};
 
 // The segment size of a GRO-coalesced run (a UDP_GRO control message), or 0.
 std::size_t gro_segment_size(msghdr& header) {
@@ -72,6 +77,28 @@ std::size_t gso_run(std::span<const Datagram> datagrams, std::size_t first, std:
     if (next.bytes.size() < segment) break;  // a short one ends the run
   }
   return count;
+}
+
+// Makes `header` send `run` (one destination) as one message: with a
+// UDP_SEGMENT control when it holds more than one datagram.
+void fill_message(msghdr& header, std::span<const Datagram> run, iovec* vectors, SegmentControl& control) {
+  header = {};
+  for (std::size_t i = 0; i < run.size(); ++i) {
+    vectors[i] = {const_cast<std::uint8_t*>(run[i].bytes.data()), run[i].bytes.size()};
+  }
+  header.msg_iov = vectors;
+  header.msg_iovlen = run.size();
+  header.msg_name = const_cast<sockaddr*>(run.front().address.data());
+  header.msg_namelen = run.front().address.size();
+  if (run.size() == 1) return;
+  header.msg_control = control.bytes;
+  header.msg_controllen = sizeof control.bytes;
+  cmsghdr* segment = CMSG_FIRSTHDR(&header);
+  segment->cmsg_level = SOL_UDP;
+  segment->cmsg_type = UDP_SEGMENT;
+  segment->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+  const auto size = static_cast<std::uint16_t>(run.front().bytes.size());
+  std::memcpy(CMSG_DATA(segment), &size, sizeof size);
 }
 
 }  // namespace
@@ -134,9 +161,12 @@ struct UdpReactor::Impl {
         const std::uint8_t* bytes = buffers.data() + i * kReceiveBufferSize;
         const std::size_t length = headers[i].msg_len;
         const std::size_t segment = gro_segment_size(header);
-        for (std::size_t at = 0; at < length || at == 0; at += segment) {  // a GRO run: its datagrams
-          batch.push_back({ByteView(bytes + at, segment == 0 ? length : std::min(segment, length - at)), source});
-          if (segment == 0) break;
+        if (segment == 0) {
+          batch.push_back({ByteView(bytes, length), source});
+          continue;
+        }
+        for (std::size_t at = 0; at < length; at += segment) {  // a GRO run: its datagrams
+          batch.push_back({ByteView(bytes + at, std::min(segment, length - at)), source});
         }
       }
       if (!batch.empty()) on_receive(batch);
@@ -215,45 +245,22 @@ void UdpReactor::stop() {
 bool UdpReactor::on_reactor_thread() const noexcept { return impl_->thread_id.load() == std::this_thread::get_id(); }
 
 std::size_t UdpReactor::send(std::span<const Datagram> datagrams) noexcept {
-  struct alignas(cmsghdr) Control {
-    char bytes[CMSG_SPACE(sizeof(std::uint16_t))];
-  };
   std::array<mmsghdr, kSendBatch> headers{};
   std::array<std::size_t, kSendBatch> counts{};  ///< datagrams per message
-  std::array<Control, kSendBatch> controls{};
-  std::vector<iovec> vectors(std::min(datagrams.size(), kSendBatch * kMaxGsoSegments));  // enough for one sendmmsg
+  std::array<SegmentControl, kSendBatch> controls{};
+  std::array<iovec, kSendDatagrams> vectors{};
   const int fd = impl_->socket.native_handle();
   std::size_t sent = 0;
   while (sent < datagrams.size()) {
     const std::size_t max_segment = impl_->gso_refused_from.load(std::memory_order_relaxed) - 1;
     std::size_t messages = 0;
-    std::size_t next = sent;
-    std::size_t vector = 0;
-    while (messages < kSendBatch && next < datagrams.size() && vector < vectors.size()) {
-      const std::size_t count = std::min(gso_run(datagrams, next, max_segment), vectors.size() - vector);
-      msghdr& header = headers[messages].msg_hdr;
-      header = {};
-      for (std::size_t i = 0; i < count; ++i) {
-        const ByteView bytes = datagrams[next + i].bytes;
-        vectors[vector + i] = {const_cast<std::uint8_t*>(bytes.data()), bytes.size()};
-      }
-      header.msg_iov = &vectors[vector];
-      header.msg_iovlen = count;
-      header.msg_name = const_cast<sockaddr*>(datagrams[next].address.data());
-      header.msg_namelen = datagrams[next].address.size();
-      if (count > 1) {
-        header.msg_control = controls[messages].bytes;
-        header.msg_controllen = sizeof controls[messages].bytes;
-        cmsghdr* control = CMSG_FIRSTHDR(&header);
-        control->cmsg_level = SOL_UDP;
-        control->cmsg_type = UDP_SEGMENT;
-        control->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
-        const auto segment = static_cast<std::uint16_t>(datagrams[next].bytes.size());
-        std::memcpy(CMSG_DATA(control), &segment, sizeof segment);
-      }
+    std::size_t used = 0;  ///< of vectors
+    for (std::size_t next = sent; messages < kSendBatch && next < datagrams.size() && used < vectors.size();) {
+      const std::size_t count = std::min(gso_run(datagrams, next, max_segment), vectors.size() - used);
+      fill_message(headers[messages].msg_hdr, datagrams.subspan(next, count), &vectors[used], controls[messages]);
       counts[messages++] = count;
       next += count;
-      vector += count;
+      used += count;
     }
     const int accepted = sendmmsg(fd, headers.data(), static_cast<unsigned>(messages), MSG_DONTWAIT);
     if (accepted > 0) {
