@@ -1,5 +1,7 @@
 // core/: the clock, hashing, page buffers, the free-list resource and the JSON writer (byte-exact with CPython's
 // json.dumps).
+#include <sys/mman.h>
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -223,6 +225,32 @@ TEST_CASE("ChunkPool hands a chunk let go of out again, as it was left", "[core]
     block_address[100] = 0x5A;
   }
   CHECK(reacquired(block_address));
+}
+
+TEST_CASE("a stopped ChunkPool still hands out chunks and unmaps what comes back", "[core][pages]") {
+  // What a ring or file with static storage meets at exit: the process's pool has stopped.
+  const auto mapped = [](const char* address) {
+    unsigned char resident = 0;
+    return mincore(const_cast<char*>(address), 4096, &resident) == 0;
+  };
+  net::ChunkPool pool;
+  net::PageBuffer kept = pool.acquire();
+  char* const kept_address = kept.get();
+  pool.release(std::move(kept));
+  REQUIRE(mapped(kept_address));
+  pool.stop();
+  pool.stop();                        // idempotent
+  CHECK_FALSE(mapped(kept_address));  // what it kept is unmapped
+  net::PageBuffer late = pool.acquire();
+  REQUIRE(late != nullptr);
+  late[net::ChunkPool::kChunkSize - 1] = 1;  // mapped, whole
+  char* const late_address = late.get();
+  pool.release(std::move(late));
+  CHECK_FALSE(mapped(late_address));
+  auto shared = pool.acquire_shared();
+  auto* const shared_address = reinterpret_cast<char*>(shared.get());
+  shared.reset();
+  CHECK_FALSE(mapped(shared_address));
 }
 
 TEST_CASE("FreeListResource reuses freed blocks of a size and serves odd sizes and alignments", "[core][pool]") {

@@ -4,18 +4,30 @@
 namespace net {
 
 ChunkPool& ChunkPool::instance() {
-  static ChunkPool pool;
-  return pool;
+  // Never destroyed, so a ring or file that outlives static destruction (a
+  // bus with static storage, say) can still hand its chunks back; its thread
+  // is stopped at exit, in the order of a static of its own.
+  static ChunkPool* const pool = new ChunkPool;
+  static const struct Stopper {
+    ~Stopper() { pool->stop(); }
+  } stopper;
+  return *pool;
 }
 
-ChunkPool::~ChunkPool() {
+ChunkPool::~ChunkPool() { stop(); }
+
+void ChunkPool::stop() noexcept {
+  std::vector<PageBuffer> kept;
+  std::thread refill;  // taken under the lock: a second stop() finds nothing to join
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
+    kept.swap(ready_);
+    refill.swap(refill_thread_);
   }
   wake_refill_.notify_one();
-  if (refill_thread_.joinable()) refill_thread_.join();
-}
+  if (refill.joinable()) refill.join();
+}  // `kept` is unmapped here
 
 PageBuffer ChunkPool::acquire() {
   {
@@ -35,15 +47,15 @@ PageBuffer ChunkPool::acquire() {
 std::shared_ptr<std::uint8_t[]> ChunkPool::acquire_shared() {
   PageBuffer chunk = acquire();
   // Released first: should the shared_ptr fail to allocate, it hands the chunk back.
-  return {reinterpret_cast<std::uint8_t*>(chunk.release()), [](std::uint8_t* data) {
-            instance().release(PageBuffer(reinterpret_cast<char*>(data), PageBufferDeleter{kChunkSize}));
+  return {reinterpret_cast<std::uint8_t*>(chunk.release()), [this](std::uint8_t* data) {
+            release(PageBuffer(reinterpret_cast<char*>(data), PageBufferDeleter{kChunkSize}));
           }};
 }
 
 void ChunkPool::release(PageBuffer chunk) noexcept {
   std::lock_guard lock(mutex_);
   if (ready_.size() < kMaxKept && !stopping_) ready_.push_back(std::move(chunk));
-}
+}  // or `chunk` is unmapped here
 
 void ChunkPool::refill_loop() {
   std::unique_lock lock(mutex_);

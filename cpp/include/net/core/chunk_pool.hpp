@@ -21,18 +21,24 @@ class ChunkPool {
  public:
   static constexpr std::size_t kChunkSize = kHugePageSize;
 
-  static ChunkPool& instance();
+  static ChunkPool& instance();  ///< the process's pool
+
+  ChunkPool() = default;
+  ~ChunkPool();  ///< stops
+  ChunkPool(const ChunkPool&) = delete;
+  ChunkPool& operator=(const ChunkPool&) = delete;
 
   PageBuffer acquire();                     ///< a kChunkSize buffer, faulted in (not zeroed if reused)
   void release(PageBuffer chunk) noexcept;  ///< kept for reuse or unmapped
 
-  // A chunk that goes back to the pool when its last owner lets go.
+  // A chunk that goes back to this pool when its last owner lets go.
   std::shared_ptr<std::uint8_t[]> acquire_shared();
 
-  ~ChunkPool();
+  // Joins the refill thread and unmaps the kept chunks; from then on chunks
+  // are mapped on demand and unmapped when released. Idempotent.
+  void stop() noexcept;
 
  private:
-  ChunkPool() = default;
   void refill_loop();
 
   static constexpr std::size_t kReadyTarget = 4;  ///< faulted-in chunks kept ahead
