@@ -18,6 +18,7 @@
 #include "net/bus/event_bus.hpp"
 #include "net/core/error.hpp"
 #include "net/redex/bus_store.hpp"
+#include "stored_event.hpp"
 #include "two_node.hpp"
 
 namespace nb = nanobind;
@@ -180,31 +181,9 @@ PollResponse poll(EventBus& bus, nb::handle limit, nb::handle cursor, nb::handle
   return response;
 }
 
-nb::object raw_text(const bus::StoredEvent& event) {
-  PyObject* text = PyUnicode_DecodeUTF8(event.raw.data(), static_cast<Py_ssize_t>(event.raw.size()), nullptr);
-  if (text == nullptr) {  // not UTF-8: the original shows ""
-    PyErr_Clear();
-    return nb::str("");
-  }
-  return nb::steal(text);
-}
-
 nb::list copy_of(const nb::list& list) { return nb::steal<nb::list>(PyList_GetSlice(list.ptr(), 0, PY_SSIZE_T_MAX)); }
 
 }  // namespace
-
-nb::list stored_event_list(std::vector<bus::StoredEvent>&& events) {
-  nb::list list = nb::steal<nb::list>(PyList_New(static_cast<Py_ssize_t>(events.size())));
-  if (!list.is_valid()) throw nb::python_error();
-  const nb::handle type = nb::type<bus::StoredEvent>();
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    nb::object instance = nb::inst_alloc(type);
-    new (nb::inst_ptr<bus::StoredEvent>(instance)) bus::StoredEvent(std::move(events[i]));
-    nb::inst_mark_ready(instance);
-    PyList_SET_ITEM(list.ptr(), static_cast<Py_ssize_t>(i), instance.release().ptr());
-  }
-  return list;
-}
 
 void init_bus(nb::module_& m) {
   init_ingest_result(m);
@@ -216,18 +195,7 @@ void init_bus(nb::module_& m) {
                ", events_dropped=" + std::to_string(s.events_dropped) + ")";
       });
 
-  nb::class_<bus::StoredEvent>(m, "StoredEvent", "An event returned by poll().")
-      .def_prop_ro("id", [](const bus::StoredEvent& e) { return e.id(); })
-      .def_prop_ro("raw", &raw_text, nb::sig("def raw(self) -> str"))
-      .def_ro("insertion_ts", &bus::StoredEvent::insertion_ts)
-      .def_ro("shard_id", &bus::StoredEvent::shard_id)
-      .def(
-          "parse", [](const bus::StoredEvent& e) { return loads(e.raw); }, nb::sig("def parse(self) -> typing.Any"),
-          "The event's JSON as Python objects (json.loads semantics).")
-      .def("__repr__", [](const bus::StoredEvent& e) {
-        return "StoredEvent(id='" + e.id() + "', shard_id=" + std::to_string(e.shard_id) +
-               ", insertion_ts=" + std::to_string(e.insertion_ts) + ")";
-      });
+  init_stored_event(m);
 
   nb::class_<PollResponse>(m, "PollResponse", "One page of poll() results.")
       .def_prop_ro(

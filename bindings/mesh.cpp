@@ -11,10 +11,10 @@
 #include <chrono>
 
 #include "arguments.hpp"
-#include "bus.hpp"
 #include "errors.hpp"
 #include "net/core/error.hpp"
 #include "net/mesh/mesh_node.hpp"
+#include "stored_event.hpp"
 
 namespace nb = nanobind;
 using namespace nb::literals;

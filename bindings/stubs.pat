@@ -1,5 +1,6 @@
 # nanobind stubgen patterns: stub entries for what is not a nanobind function
-# or class (the plain CPython IngestResult and the fast Net methods).
+# or class (the plain CPython IngestResult, StoredEvent and Task, and the fast
+# methods).
 IngestResult$:
     class IngestResult:
         """Where and when an event was stored."""
@@ -11,6 +12,31 @@ IngestResult$:
         @property
         def timestamp(self) -> int:
             """Insertion time, CLOCK_MONOTONIC nanoseconds."""
+
+        def __repr__(self) -> str: ...
+
+StoredEvent$:
+    class StoredEvent:
+        """An event returned by poll()."""
+
+        @property
+        def id(self) -> str:
+            """The event's id in its backend."""
+
+        @property
+        def raw(self) -> str:
+            """The event's text ("" if its bytes are not UTF-8)."""
+
+        @property
+        def insertion_ts(self) -> int:
+            """Insertion time, CLOCK_MONOTONIC nanoseconds."""
+
+        @property
+        def shard_id(self) -> int:
+            """Shard the event was stored in."""
+
+        def parse(self) -> Any:
+            """The event's JSON as Python objects (json.loads semantics)."""
 
         def __repr__(self) -> str: ...
 
