@@ -31,7 +31,20 @@ PyObject* text_of(const std::string& text) {
   return PyUnicode_FromStringAndSize(text.data(), static_cast<Py_ssize_t>(text.size()));
 }
 
-PyObject* get_id(PyObject* self, void*) { return text_of(event_of(self).id()); }
+// Runs `make` for a C callback: a C++ exception (bad_alloc) becomes the Python error.
+template <class Make>
+PyObject* guarded(Make&& make) noexcept {
+  try {
+    return make();
+  } catch (...) {
+    set_error_from_current_exception();
+    return nullptr;
+  }
+}
+
+PyObject* get_id(PyObject* self, void*) {
+  return guarded([&] { return text_of(event_of(self).id()); });
+}
 
 PyObject* get_raw(PyObject* self, void*) {
   const std::string_view raw = event_of(self).raw;
@@ -46,18 +59,15 @@ PyObject* get_insertion_ts(PyObject* self, void*) { return PyLong_FromUnsignedLo
 PyObject* get_shard_id(PyObject* self, void*) { return PyLong_FromUnsignedLong(event_of(self).shard_id); }
 
 PyObject* parse(PyObject* self, PyObject*) {
-  try {
-    return loads(event_of(self).raw).release().ptr();
-  } catch (...) {
-    set_error_from_current_exception();
-    return nullptr;
-  }
+  return guarded([&] { return loads(event_of(self).raw).release().ptr(); });
 }
 
 PyObject* repr(PyObject* self) {
-  const bus::StoredEvent& event = event_of(self);
-  return text_of("StoredEvent(id='" + event.id() + "', shard_id=" + std::to_string(event.shard_id) +
-                 ", insertion_ts=" + std::to_string(event.insertion_ts) + ")");
+  return guarded([&] {
+    const bus::StoredEvent& event = event_of(self);
+    return text_of("StoredEvent(id='" + event.id() + "', shard_id=" + std::to_string(event.shard_id) +
+                   ", insertion_ts=" + std::to_string(event.insertion_ts) + ")");
+  });
 }
 
 PyGetSetDef getters[] = {
@@ -95,8 +105,8 @@ PyType_Spec spec = {
 void init_stored_event(nb::module_& m) {
   PyObject* type = PyType_FromSpec(&spec);
   if (type == nullptr) throw nb::python_error();
-  stored_event_type = reinterpret_cast<PyTypeObject*>(type);  // the module keeps it alive
-  m.attr("StoredEvent") = nb::steal(type);
+  stored_event_type = reinterpret_cast<PyTypeObject*>(type);  // kept for good: poll() needs it whatever is deleted
+  m.attr("StoredEvent") = nb::borrow(type);
 }
 
 nb::list stored_event_list(std::vector<bus::StoredEvent>&& events) {

@@ -65,6 +65,7 @@ void ChunkPool::refill_loop() {
     lock.unlock();
     PageBuffer chunk = allocate_pages(kChunkSize, true);  // the slow part, outside the lock
     lock.lock();
+    if (stopping_) return;  // stop() has unmapped the kept ones: this one goes too
     ready_.push_back(std::move(chunk));
   }
 }

@@ -409,6 +409,7 @@ void RedexFile::close() {
     std::lock_guard lock(state_->mu);
     if (state_->closed) return;
     state_->closed = true;  // first: whatever the sync below does, the file is closed and its thread stops
+    closed_ = true;
     try {
       state_->raise_sync_error();
       state_->sync_now();
@@ -422,10 +423,7 @@ void RedexFile::close() {
   if (failure) throw *failure;
 }
 
-bool RedexFile::closed() const {
-  std::lock_guard lock(state_->mu);
-  return state_->closed;
-}
+bool RedexFile::closed() const noexcept { return closed_.load(); }
 
 std::uint64_t RedexFile::corrupt_records() const {
   std::lock_guard lock(state_->mu);
@@ -487,8 +485,16 @@ std::shared_ptr<RedexFile> Redex::open_file(const std::string& name, const FileO
   if (options.fsync_interval && options.fsync_interval->count() == 0) {
     throw Error(ErrorKind::Redex, "fsync_interval_ms must be > 0");
   }
+  std::vector<std::shared_ptr<RedexFile>> let_go;  // freed after the lock: a large file takes a while
   std::lock_guard lock(mutex_);
-  std::erase_if(files_, [](const auto& entry) { return entry.second->closed(); });  // theirs to hold, not ours
+  for (auto it = files_.begin(); it != files_.end();) {  // closed files are theirs to hold, not ours
+    if (it->second->closed()) {
+      let_go.push_back(std::move(it->second));
+      it = files_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   if (const auto open = files_.find(name); open != files_.end()) return open->second;
   if (options.persistent && !dir_) {
     throw Error(ErrorKind::Redex,

@@ -104,7 +104,8 @@ bool SocketAddress::operator==(const SocketAddress& other) const noexcept {
   if (family() == AF_INET6) {
     const auto* a = reinterpret_cast<const sockaddr_in6*>(&storage_);
     const auto* b = reinterpret_cast<const sockaddr_in6*>(&other.storage_);
-    return a->sin6_port == b->sin6_port && std::memcmp(&a->sin6_addr, &b->sin6_addr, sizeof a->sin6_addr) == 0;
+    return a->sin6_port == b->sin6_port && a->sin6_scope_id == b->sin6_scope_id &&
+           std::memcmp(&a->sin6_addr, &b->sin6_addr, sizeof a->sin6_addr) == 0;
   }
   return length_ == other.length_;
 }

@@ -125,9 +125,15 @@ struct UdpReactor::Impl {
   std::array<Control, kReceiveBatch> controls{};
   std::vector<Datagram> batch;
 
-  // Segments of at least this size are not sent with GSO: the path refused
-  // them (a segment over its MTU, no checksum offload). Any thread.
+  // Segments of at least this size are not sent with GSO: a path refused
+  // them. Any thread; only ever lowered.
   std::atomic<std::size_t> gso_refused_from{SIZE_MAX};
+
+  void refuse_gso_from(std::size_t size) noexcept {
+    std::size_t current = gso_refused_from.load(std::memory_order_relaxed);
+    while (size < current && !gso_refused_from.compare_exchange_weak(current, size, std::memory_order_relaxed)) {
+    }
+  }
 
   void arm_receive() {
     socket.async_wait(asio::ip::udp::socket::wait_read, [this](const boost::system::error_code& error) {
@@ -155,7 +161,7 @@ struct UdpReactor::Impl {
       batch.clear();
       for (int i = 0; i < received; ++i) {
         msghdr& header = headers[i].msg_hdr;
-        if (header.msg_flags & MSG_TRUNC) continue;
+        if (header.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) continue;  // cut short, or its run's segment size lost
         const SocketAddress source =
             SocketAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&sources[i]), header.msg_namelen);
         const std::uint8_t* bytes = buffers.data() + i * kReceiveBufferSize;
@@ -198,6 +204,10 @@ UdpReactor::UdpReactor(const SocketAddress& bind_address) : impl_(std::make_uniq
     }
     const int on = 1;
     setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof on);  // without it (old kernels) datagrams come one by one
+    // Before Linux 4.18 a UDP_SEGMENT control message is ignored, and a run
+    // would leave as one datagram of their joined bytes: no GSO there.
+    const int no_segment = 0;
+    if (setsockopt(fd, SOL_UDP, UDP_SEGMENT, &no_segment, sizeof no_segment) != 0) impl_->refuse_gso_from(1);
     impl_->socket.non_blocking(true, error);
   }
   if (!error && ::bind(impl_->socket.native_handle(), bind_address.data(), bind_address.size()) != 0) {
@@ -267,8 +277,10 @@ std::size_t UdpReactor::send(std::span<const Datagram> datagrams) noexcept {
       for (int i = 0; i < accepted; ++i) sent += counts[i];
       continue;
     }
-    if ((errno == EINVAL || errno == EIO) && counts[0] > 1) {  // the path refused this GSO run: send it plainly
-      impl_->gso_refused_from.store(datagrams[sent].bytes.size(), std::memory_order_relaxed);
+    // The path refused this GSO run (a segment over its MTU: EMSGSIZE or
+    // EINVAL; no checksum offload: EIO): send it, and like ones, plainly.
+    if ((errno == EMSGSIZE || errno == EINVAL || errno == EIO) && counts[0] > 1) {
+      impl_->refuse_gso_from(datagrams[sent].bytes.size());
       continue;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {

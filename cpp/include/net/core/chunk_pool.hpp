@@ -31,7 +31,8 @@ class ChunkPool {
   PageBuffer acquire();                     ///< a kChunkSize buffer, faulted in (not zeroed if reused)
   void release(PageBuffer chunk) noexcept;  ///< kept for reuse or unmapped
 
-  // A chunk that goes back to this pool when its last owner lets go.
+  // A chunk that goes back to this pool when its last owner lets go (the
+  // pool must outlive it; the process's pool lives until exit).
   std::shared_ptr<std::uint8_t[]> acquire_shared();
 
   // Joins the refill thread and unmaps the kept chunks; from then on chunks

@@ -7,6 +7,7 @@
 // Errors: Error(Redex, "<detail>") in the original's texts.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -86,8 +87,8 @@ class RedexFile : public std::enable_shared_from_this<RedexFile> {
   std::uint64_t next_seq();  ///< the seq the next append gets
   std::unique_ptr<Tail> tail(std::uint64_t from_seq);
   void sync();
-  void close();  ///< idempotent; fsyncs; ends the tails
-  bool closed() const;
+  void close();                           ///< idempotent; fsyncs; ends the tails
+  bool closed() const noexcept;           ///< without the file's lock (which a sync may hold)
   std::uint64_t corrupt_records() const;  ///< records recovery skipped as damaged
   const std::string& name() const noexcept { return name_; }
 
@@ -98,6 +99,7 @@ class RedexFile : public std::enable_shared_from_this<RedexFile> {
 
   std::string name_;
   std::unique_ptr<State> state_;
+  std::atomic<bool> closed_{false};  ///< mirrors the state's flag, set under its lock
 };
 
 class Redex {
