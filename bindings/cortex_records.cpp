@@ -5,6 +5,8 @@
 #include <new>
 #include <string>
 
+#include "plain_type.hpp"
+
 namespace nb = nanobind;
 
 namespace net::python {
@@ -218,16 +220,8 @@ PyType_Slot memory_slots[] = {
     {0, nullptr},
 };
 
-constexpr unsigned kFlags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION | Py_TPFLAGS_IMMUTABLETYPE;
-PyType_Spec task_spec = {"net._net.Task", offsetof(TaskObject, title), 1, kFlags, task_slots};
-PyType_Spec memory_spec = {"net._net.Memory", sizeof(MemoryObject), 0, kFlags, memory_slots};
-
-PyTypeObject* add_type(nb::module_& m, const char* name, PyType_Spec& spec) {
-  PyObject* type = PyType_FromSpec(&spec);
-  if (type == nullptr) throw nb::python_error();
-  m.attr(name) = nb::steal(type);  // the module keeps it alive
-  return reinterpret_cast<PyTypeObject*>(type);
-}
+PyType_Spec task_spec = {"net._net.Task", offsetof(TaskObject, title), 1, kPlainTypeFlags, task_slots};
+PyType_Spec memory_spec = {"net._net.Memory", sizeof(MemoryObject), 0, kPlainTypeFlags, memory_slots};
 
 // A list of `count` new objects, the i-th made by make(i).
 template <class Make>
@@ -249,8 +243,8 @@ PyObject* new_memory(From&& memory) {
 }  // namespace
 
 void init_cortex_records(nb::module_& m) {
-  task_type = add_type(m, "Task", task_spec);
-  memory_type = add_type(m, "Memory", memory_spec);
+  task_type = add_plain_type(m, "Task", task_spec);
+  memory_type = add_plain_type(m, "Memory", memory_spec);
 }
 
 nb::list to_list(std::vector<Task>&& tasks) {

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "plain_type.hpp"
+
 namespace nb = nanobind;
 
 namespace net::python {
@@ -51,22 +53,11 @@ PyType_Slot slots[] = {
     {0, nullptr},
 };
 
-PyType_Spec spec = {
-    "net._net.IngestResult",
-    sizeof(IngestResultObject),
-    0,
-    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION | Py_TPFLAGS_IMMUTABLETYPE,
-    slots,
-};
+PyType_Spec spec = {"net._net.IngestResult", sizeof(IngestResultObject), 0, kPlainTypeFlags, slots};
 
 }  // namespace
 
-void init_ingest_result(nb::module_& m) {
-  PyObject* type = PyType_FromSpec(&spec);
-  if (type == nullptr) throw nb::python_error();
-  ingest_result_type = reinterpret_cast<PyTypeObject*>(type);  // the module keeps it alive
-  m.attr("IngestResult") = nb::steal(type);
-}
+void init_ingest_result(nb::module_& m) { ingest_result_type = add_plain_type(m, "IngestResult", spec); }
 
 nb::object make_ingest_result(const bus::IngestResult& result) {
   auto* object = PyObject_New(IngestResultObject, ingest_result_type);

@@ -6,6 +6,7 @@
 
 #include "errors.hpp"
 #include "json_python.hpp"
+#include "plain_type.hpp"
 
 namespace nb = nanobind;
 
@@ -92,22 +93,11 @@ PyType_Slot slots[] = {
     {0, nullptr},
 };
 
-PyType_Spec spec = {
-    "net._net.StoredEvent",
-    sizeof(StoredEventObject),
-    0,
-    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION | Py_TPFLAGS_IMMUTABLETYPE,
-    slots,
-};
+PyType_Spec spec = {"net._net.StoredEvent", sizeof(StoredEventObject), 0, kPlainTypeFlags, slots};
 
 }  // namespace
 
-void init_stored_event(nb::module_& m) {
-  PyObject* type = PyType_FromSpec(&spec);
-  if (type == nullptr) throw nb::python_error();
-  stored_event_type = reinterpret_cast<PyTypeObject*>(type);  // kept for good: poll() needs it whatever is deleted
-  m.attr("StoredEvent") = nb::borrow(type);
-}
+void init_stored_event(nb::module_& m) { stored_event_type = add_plain_type(m, "StoredEvent", spec); }
 
 nb::list stored_event_list(std::vector<bus::StoredEvent>&& events) {
   nb::list list = nb::steal<nb::list>(PyList_New(static_cast<Py_ssize_t>(events.size())));

@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import os
 import pickle
+import subprocess
+import sys
 import time
 
 import net
@@ -375,6 +377,27 @@ def test_value_classes_cannot_be_constructed(name):
         cls()
     with pytest.raises(TypeError):
         cls(0, 0)
+
+
+def test_plain_value_types_outlive_their_names():
+    """The binding keeps the types of the objects it makes per event: deleting every name of
+    them does not break the next ingest, poll or list_tasks (it used to free the type)."""
+    code = """
+import gc, net, net._net as native
+for name in ("IngestResult", "StoredEvent", "Task", "Memory"):
+    delattr(native, name)
+    delattr(net, name)
+gc.collect()
+bus = net.Net(num_shards=1)
+result = bus.ingest_raw('{"a":1}')
+tasks = net.TasksAdapter.open(net.Redex(), 7)
+tasks.wait_for_seq(tasks.create(1, "t", 5))
+print(result.shard_id, bus.poll(5).events[0].raw, tasks.list_tasks()[0].title)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    assert out.split() == ["0", '{"a":1}', "t"]
 
 
 @pytest.mark.parametrize(
