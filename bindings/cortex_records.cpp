@@ -52,27 +52,10 @@ PyObject* new_task(const Task& task) {
   return reinterpret_cast<PyObject*>(object);
 }
 
-void task_dealloc(PyObject* self) {
-  PyTypeObject* type = Py_TYPE(self);
-  PyObject_Free(self);
-  Py_DECREF(type);
-}
-
-void memory_dealloc(PyObject* self) {
-  PyTypeObject* type = Py_TYPE(self);
-  reinterpret_cast<MemoryObject*>(self)->record.~Memory();
-  PyObject_Free(self);
-  Py_DECREF(type);
-}
-
 PyObject* memory_richcompare(PyObject* self, PyObject* other, int op) {
   if (Py_TYPE(other) != memory_type || (op != Py_EQ && op != Py_NE)) Py_RETURN_NOTIMPLEMENTED;
   const bool equal = memory_of(self) == memory_of(other);
   return PyBool_FromLong(equal == (op == Py_EQ));
-}
-
-PyObject* text(std::string_view value) {
-  return PyUnicode_FromStringAndSize(value.data(), static_cast<Py_ssize_t>(value.size()));
 }
 
 // A string as Rust's Debug prints it: quoted, with \" and \\ escaped.
@@ -106,7 +89,7 @@ PyObject* task_u64(PyObject* self, void*) {
   return PyLong_FromUnsignedLongLong(task_of(self).*field);
 }
 
-PyObject* task_title(PyObject* self, void*) { return text(title_of(task_of(self))); }
+PyObject* task_title(PyObject* self, void*) { return new_text(title_of(task_of(self))); }
 
 PyObject* task_richcompare(PyObject* self, PyObject* other, int op) {
   if (Py_TYPE(other) != task_type || (op != Py_EQ && op != Py_NE)) Py_RETURN_NOTIMPLEMENTED;
@@ -119,7 +102,7 @@ PyObject* task_richcompare(PyObject* self, PyObject* other, int op) {
 
 template <std::string Memory::*field>
 PyObject* memory_text(PyObject* self, void*) {
-  return text(memory_of(self).*field);
+  return new_text(memory_of(self).*field);
 }
 
 const char* status_name(cortex::TaskStatus status) {
@@ -132,7 +115,7 @@ PyObject* tags_list(const std::vector<std::string>& tags) {
   PyObject* list = PyList_New(static_cast<Py_ssize_t>(tags.size()));
   if (list == nullptr) return nullptr;
   for (std::size_t i = 0; i < tags.size(); ++i) {
-    PyObject* tag = text(tags[i]);
+    PyObject* tag = new_text(tags[i]);
     if (tag == nullptr) {
       Py_DECREF(list);
       return nullptr;
@@ -148,7 +131,7 @@ PyObject* memory_pinned(PyObject* self, void*) { return PyBool_FromLong(memory_o
 
 Py_hash_t task_hash(PyObject* self) {
   const TaskObject& task = task_of(self);
-  return hash_of(PyLong_FromUnsignedLongLong(task.id), text(title_of(task)),
+  return hash_of(PyLong_FromUnsignedLongLong(task.id), new_text(title_of(task)),
                  PyLong_FromLong(static_cast<int>(task.status)), PyLong_FromUnsignedLongLong(task.created_ns),
                  PyLong_FromUnsignedLongLong(task.updated_ns));
 }
@@ -158,26 +141,30 @@ Py_hash_t memory_hash(PyObject* self) {
   PyObject* tags = tags_list(memory.tags);
   PyObject* tag_tuple = tags ? PyList_AsTuple(tags) : nullptr;
   Py_XDECREF(tags);
-  return hash_of(PyLong_FromUnsignedLongLong(memory.id), text(memory.content), tag_tuple, text(memory.source),
+  return hash_of(PyLong_FromUnsignedLongLong(memory.id), new_text(memory.content), tag_tuple, new_text(memory.source),
                  PyLong_FromUnsignedLongLong(memory.created_ns), PyLong_FromUnsignedLongLong(memory.updated_ns),
                  PyBool_FromLong(memory.pinned));
 }
 
 PyObject* task_repr(PyObject* self) {
-  const TaskObject& task = task_of(self);
-  return text("Task(id=" + std::to_string(task.id) + ", title=" + debug_quoted(title_of(task)) + ", status=\"" +
-              status_name(task.status) + "\", created_ns=" + std::to_string(task.created_ns) +
-              ", updated_ns=" + std::to_string(task.updated_ns) + ")");
+  return guarded([&] {
+    const TaskObject& task = task_of(self);
+    return new_text("Task(id=" + std::to_string(task.id) + ", title=" + debug_quoted(title_of(task)) + ", status=\"" +
+                    status_name(task.status) + "\", created_ns=" + std::to_string(task.created_ns) +
+                    ", updated_ns=" + std::to_string(task.updated_ns) + ")");
+  });
 }
 
 PyObject* memory_repr(PyObject* self) {
-  const auto& memory = memory_of(self);
-  std::string tags;
-  for (const auto& tag : memory.tags) tags += (tags.empty() ? "" : ", ") + debug_quoted(tag);
-  return text("Memory(id=" + std::to_string(memory.id) + ", content=" + debug_quoted(memory.content) + ", tags=[" +
-              tags + "], source=" + debug_quoted(memory.source) + ", pinned=" + (memory.pinned ? "true" : "false") +
-              ", created_ns=" + std::to_string(memory.created_ns) +
-              ", updated_ns=" + std::to_string(memory.updated_ns) + ")");
+  return guarded([&] {
+    const auto& memory = memory_of(self);
+    std::string tags;
+    for (const auto& tag : memory.tags) tags += (tags.empty() ? "" : ", ") + debug_quoted(tag);
+    return new_text("Memory(id=" + std::to_string(memory.id) + ", content=" + debug_quoted(memory.content) +
+                    ", tags=[" + tags + "], source=" + debug_quoted(memory.source) + ", pinned=" +
+                    (memory.pinned ? "true" : "false") + ", created_ns=" + std::to_string(memory.created_ns) +
+                    ", updated_ns=" + std::to_string(memory.updated_ns) + ")");
+  });
 }
 
 PyGetSetDef task_getters[] = {
@@ -201,7 +188,7 @@ PyGetSetDef memory_getters[] = {
 };
 
 PyType_Slot task_slots[] = {
-    {Py_tp_dealloc, reinterpret_cast<void*>(task_dealloc)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(dealloc_plain<TaskObject>)},
     {Py_tp_repr, reinterpret_cast<void*>(task_repr)},
     {Py_tp_hash, reinterpret_cast<void*>(task_hash)},
     {Py_tp_richcompare, reinterpret_cast<void*>(task_richcompare)},
@@ -211,7 +198,7 @@ PyType_Slot task_slots[] = {
 };
 
 PyType_Slot memory_slots[] = {
-    {Py_tp_dealloc, reinterpret_cast<void*>(memory_dealloc)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(dealloc_plain<MemoryObject>)},
     {Py_tp_repr, reinterpret_cast<void*>(memory_repr)},
     {Py_tp_hash, reinterpret_cast<void*>(memory_hash)},
     {Py_tp_richcompare, reinterpret_cast<void*>(memory_richcompare)},

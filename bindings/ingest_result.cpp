@@ -18,12 +18,6 @@ struct IngestResultObject {
 
 PyTypeObject* ingest_result_type = nullptr;
 
-void dealloc(PyObject* self) {
-  PyTypeObject* type = Py_TYPE(self);
-  PyObject_Free(self);
-  Py_DECREF(type);
-}
-
 PyObject* get_shard_id(PyObject* self, void*) {
   return PyLong_FromUnsignedLong(reinterpret_cast<IngestResultObject*>(self)->shard_id);
 }
@@ -33,10 +27,11 @@ PyObject* get_timestamp(PyObject* self, void*) {
 }
 
 PyObject* repr(PyObject* self) {
-  const auto* result = reinterpret_cast<IngestResultObject*>(self);
-  const std::string text = "IngestResult(shard_id=" + std::to_string(result->shard_id) +
-                           ", timestamp=" + std::to_string(result->timestamp) + ")";
-  return PyUnicode_FromStringAndSize(text.data(), static_cast<Py_ssize_t>(text.size()));
+  return guarded([&] {
+    const auto* result = reinterpret_cast<IngestResultObject*>(self);
+    return new_text("IngestResult(shard_id=" + std::to_string(result->shard_id) +
+                    ", timestamp=" + std::to_string(result->timestamp) + ")");
+  });
 }
 
 PyGetSetDef getters[] = {
@@ -46,7 +41,7 @@ PyGetSetDef getters[] = {
 };
 
 PyType_Slot slots[] = {
-    {Py_tp_dealloc, reinterpret_cast<void*>(dealloc)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(dealloc_plain<IngestResultObject>)},
     {Py_tp_repr, reinterpret_cast<void*>(repr)},
     {Py_tp_getset, getters},
     {Py_tp_doc, const_cast<char*>("Where and when an event was stored.")},

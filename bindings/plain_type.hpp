@@ -5,6 +5,10 @@
 
 #include <nanobind/nanobind.h>
 
+#include <string_view>
+
+#include "errors.hpp"
+
 namespace net::python {
 
 // Read-only objects the binding makes; Python cannot construct them.
@@ -18,6 +22,34 @@ inline PyTypeObject* add_plain_type(nanobind::module_& m, const char* name, PyTy
   if (type == nullptr) throw nanobind::python_error();
   m.attr(name) = nanobind::borrow(type);
   return reinterpret_cast<PyTypeObject*>(type);
+}
+
+// The tp_dealloc of a plain type whose objects are `Object` (PyObject_HEAD
+// first, then C++ members, which are destroyed here).
+template <class Object>
+void dealloc_plain(PyObject* self) {
+  PyTypeObject* type = Py_TYPE(self);
+  reinterpret_cast<Object*>(self)->~Object();
+  PyObject_Free(self);
+  Py_DECREF(type);
+}
+
+// A new str of UTF-8 text.
+inline PyObject* new_text(std::string_view value) {
+  return PyUnicode_FromStringAndSize(value.data(), static_cast<Py_ssize_t>(value.size()));
+}
+
+// Runs `make` inside a C callback (a getter, a repr): a C++ exception, such
+// as bad_alloc building a string, becomes the Python error instead of
+// leaving through C code.
+template <class Make>
+PyObject* guarded(Make&& make) noexcept {
+  try {
+    return make();
+  } catch (...) {
+    set_error_from_current_exception();
+    return nullptr;
+  }
 }
 
 }  // namespace net::python

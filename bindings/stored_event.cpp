@@ -4,7 +4,6 @@
 #include <new>
 #include <string>
 
-#include "errors.hpp"
 #include "json_python.hpp"
 #include "plain_type.hpp"
 
@@ -21,30 +20,8 @@ PyTypeObject* stored_event_type = nullptr;
 
 const bus::StoredEvent& event_of(PyObject* self) { return reinterpret_cast<StoredEventObject*>(self)->event; }
 
-void dealloc(PyObject* self) {
-  PyTypeObject* type = Py_TYPE(self);
-  reinterpret_cast<StoredEventObject*>(self)->event.~StoredEvent();
-  PyObject_Free(self);
-  Py_DECREF(type);
-}
-
-PyObject* text_of(const std::string& text) {
-  return PyUnicode_FromStringAndSize(text.data(), static_cast<Py_ssize_t>(text.size()));
-}
-
-// Runs `make` for a C callback: a C++ exception (bad_alloc) becomes the Python error.
-template <class Make>
-PyObject* guarded(Make&& make) noexcept {
-  try {
-    return make();
-  } catch (...) {
-    set_error_from_current_exception();
-    return nullptr;
-  }
-}
-
 PyObject* get_id(PyObject* self, void*) {
-  return guarded([&] { return text_of(event_of(self).id()); });
+  return guarded([&] { return new_text(event_of(self).id()); });
 }
 
 PyObject* get_raw(PyObject* self, void*) {
@@ -52,7 +29,7 @@ PyObject* get_raw(PyObject* self, void*) {
   PyObject* text = PyUnicode_DecodeUTF8(raw.data(), static_cast<Py_ssize_t>(raw.size()), nullptr);
   if (text != nullptr) return text;
   PyErr_Clear();  // not UTF-8: the original shows ""
-  return PyUnicode_FromStringAndSize("", 0);
+  return new_text("");
 }
 
 PyObject* get_insertion_ts(PyObject* self, void*) { return PyLong_FromUnsignedLongLong(event_of(self).insertion_ts); }
@@ -66,8 +43,8 @@ PyObject* parse(PyObject* self, PyObject*) {
 PyObject* repr(PyObject* self) {
   return guarded([&] {
     const bus::StoredEvent& event = event_of(self);
-    return text_of("StoredEvent(id='" + event.id() + "', shard_id=" + std::to_string(event.shard_id) +
-                   ", insertion_ts=" + std::to_string(event.insertion_ts) + ")");
+    return new_text("StoredEvent(id='" + event.id() + "', shard_id=" + std::to_string(event.shard_id) +
+                    ", insertion_ts=" + std::to_string(event.insertion_ts) + ")");
   });
 }
 
@@ -85,7 +62,7 @@ PyMethodDef methods[] = {
 };
 
 PyType_Slot slots[] = {
-    {Py_tp_dealloc, reinterpret_cast<void*>(dealloc)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(dealloc_plain<StoredEventObject>)},
     {Py_tp_repr, reinterpret_cast<void*>(repr)},
     {Py_tp_getset, getters},
     {Py_tp_methods, methods},
