@@ -26,66 +26,12 @@ namespace {
 // whose window matched nothing still advances the cursor past it.
 constexpr std::size_t kFilterScanPerShard = 16384;
 
-// Up to this many shards a batch is grouped by one pass per shard, beyond it
-// by a counting sort.
-constexpr std::size_t kFewShards = 8;
-
 void check_event_size(std::string_view event, std::size_t max_size, const Adapter* adapter) {
   if (event.size() <= max_size) return;
   std::string message = "event too large: " + std::to_string(event.size()) + " bytes";
   if (adapter != nullptr)
     message += " (the " + std::string(adapter->name()) + " adapter carries at most " + std::to_string(max_size) + ")";
   throw Error(ErrorKind::InvalidArgument, message);
-}
-
-struct BatchScratch {
-  std::vector<std::uint16_t> shard_of;
-  std::vector<std::uint32_t> order;
-  std::vector<std::size_t> offsets;
-  std::vector<std::size_t> next;
-};
-
-// The original's equal-weight mapper: Lemire's multiply-shift of the xxh3.
-inline std::uint16_t shard_of_event(std::string_view event, std::size_t num_shards) noexcept {
-  return static_cast<std::uint16_t>((static_cast<unsigned __int128>(xxh3_64(event)) * num_shards) >> 64);
-}
-
-// Event indices grouped by shard, each group in input order: shard s holds
-// order[offsets[s] .. offsets[s + 1]).
-void group_by_shard(const std::vector<std::uint16_t>& shard_of, std::size_t num_shards, BatchScratch& scratch) {
-  const std::size_t count = shard_of.size();
-  std::vector<std::uint32_t>& order = scratch.order;
-  std::vector<std::size_t>& offsets = scratch.offsets;
-  order.resize(count + 1);  // the branchless pass below writes one past its last match
-  offsets.assign(num_shards + 1, 0);
-  if (num_shards <= kFewShards) {
-    // One branchless pass per shard: the position lives in a register, where
-    // a counting sort's increments of a counter in memory form a chain of
-    // store-to-load forwards that costs more than these passes.
-    std::size_t placed = 0;
-    for (std::size_t s = 0; s < num_shards; ++s) {
-      offsets[s] = placed;
-      for (std::size_t i = 0; i < count; ++i) {
-        order[placed] = static_cast<std::uint32_t>(i);
-        placed += shard_of[i] == s;
-      }
-    }
-    offsets[num_shards] = placed;
-    return;
-  }
-  std::vector<std::size_t>& next = scratch.next;  // counting sort
-  for (const std::uint16_t shard : shard_of) ++offsets[shard + 1];
-  for (std::size_t s = 0; s < num_shards; ++s) offsets[s + 1] += offsets[s];
-  next.assign(offsets.begin(), offsets.end() - 1);
-  for (std::size_t i = 0; i < count; ++i) order[next[shard_of[i]]++] = static_cast<std::uint32_t>(i);
-}
-
-// Per thread, and out of line: inside a shared object every thread_local
-// access is a __tls_get_addr call, which GCC repeats after each opaque call
-// in a loop; a returned reference is fetched once.
-[[gnu::noinline]] BatchScratch& batch_scratch() {
-  thread_local BatchScratch scratch;
-  return scratch;
 }
 
 }  // namespace
@@ -222,7 +168,7 @@ Adapter* EventBus::adapter() const noexcept { return impl_->adapter.get(); }
 std::uint16_t EventBus::num_shards() const noexcept { return static_cast<std::uint16_t>(impl_->shards.size()); }
 
 std::uint16_t EventBus::shard_for(std::string_view event) const noexcept {
-  return impl_->shards.size() == 1 ? 0 : shard_of_event(event, impl_->shards.size());
+  return shard_of(event, impl_->shards.size());
 }
 
 std::optional<IngestResult> EventBus::ingest(std::string_view event) {
@@ -241,24 +187,7 @@ std::size_t EventBus::ingest_batch(std::span<const std::string_view> events) {
   if (largest > impl_->max_event_size) {
     for (std::string_view event : events) check_event_size(event, impl_->max_event_size, impl_->adapter.get());
   }
-  const std::size_t num_shards = impl_->shards.size();
-  const std::uint64_t now = fast_monotonic_ns();
-  if (num_shards == 1) return impl_->shards[0]->push_batch(events.data(), nullptr, events.size(), now);
-
-  BatchScratch& scratch = batch_scratch();
-  std::vector<std::uint16_t>& shard_of = scratch.shard_of;
-  std::vector<std::uint32_t>& order = scratch.order;
-  std::vector<std::size_t>& offsets = scratch.offsets;
-  shard_of.resize(events.size());
-  for (std::size_t i = 0; i < events.size(); ++i) shard_of[i] = shard_of_event(events[i], num_shards);
-  group_by_shard(shard_of, num_shards, scratch);
-
-  std::size_t accepted = 0;
-  for (std::size_t s = 0; s < num_shards; ++s) {
-    const std::size_t count = offsets[s + 1] - offsets[s];
-    if (count > 0) accepted += impl_->shards[s]->push_batch(events.data(), order.data() + offsets[s], count, now);
-  }
-  return accepted;
+  return Shard::push_batch(impl_->shards, events, fast_monotonic_ns());
 }
 
 PollResult EventBus::poll(const PollRequest& request) {

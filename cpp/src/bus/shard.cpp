@@ -111,16 +111,25 @@ std::optional<std::uint64_t> Shard::push(std::string_view event, std::uint64_t n
   return last_ts_;
 }
 
-std::size_t Shard::push_batch(const std::string_view* events, const std::uint32_t* indices, std::size_t count,
+std::size_t Shard::push_batch(std::span<const std::unique_ptr<Shard>> shards, std::span<const std::string_view> events,
                               std::uint64_t now_ns) {
-  std::lock_guard lock(mutex_);
-  check_open_locked();
+  const std::size_t num_shards = shards.size();
+  std::vector<std::unique_lock<std::mutex>> locks;
+  std::vector<std::uint64_t> next_ts(num_shards);
+  locks.reserve(num_shards);
+  for (std::size_t s = 0; s < num_shards; ++s) {
+    Shard& shard = *shards[s];
+    locks.emplace_back(shard.mutex_);
+    shard.check_open_locked();
+    next_ts[s] = std::max(now_ns, shard.last_ts_ + 1);
+  }
   std::size_t accepted = 0;
-  std::uint64_t ts = std::max(now_ns, last_ts_ + 1);
-  for (std::size_t i = 0; i < count; ++i) {
-    if (!admit_locked(true)) continue;
-    append_locked(events[indices != nullptr ? indices[i] : i], ts);
-    last_ts_ = ts++;
+  for (const std::string_view event : events) {
+    const std::uint16_t s = shard_of(event, num_shards);
+    Shard& shard = *shards[s];
+    if (!shard.admit_locked(true)) continue;
+    shard.append_locked(event, next_ts[s]);
+    shard.last_ts_ = next_ts[s]++;
     ++accepted;
   }
   return accepted;

@@ -10,14 +10,23 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
 
 #include "net/bus/config.hpp"
 #include "net/bus/event.hpp"
+#include "net/core/hash.hpp"
 #include "net/core/page_buffer.hpp"
 
 namespace net::bus {
+
+// The original's equal-weight mapping of an event to one of num_shards:
+// Lemire's multiply-shift of the xxh3 of its bytes.
+inline std::uint16_t shard_of(std::string_view event, std::size_t num_shards) noexcept {
+  if (num_shards == 1) return 0;
+  return static_cast<std::uint16_t>((static_cast<unsigned __int128>(xxh3_64(event)) * num_shards) >> 64);
+}
 
 class Shard {
  public:
@@ -27,10 +36,12 @@ class Shard {
   // or Error(ShutDown) after close().
   std::optional<std::uint64_t> push(std::string_view event, std::uint64_t now_ns);
 
-  // Pushes events[indices[i]] (events[i] without indices) in order; returns
-  // how many were accepted.
-  std::size_t push_batch(const std::string_view* events, const std::uint32_t* indices, std::size_t count,
-                         std::uint64_t now_ns);
+  // Pushes each event to the shard the original's mapping picks (shard_of),
+  // in order, in one pass that holds every shard's lock; returns how many
+  // were accepted. No other code holds two shard locks, and this takes them
+  // in index order, so concurrent batches cannot deadlock.
+  static std::size_t push_batch(std::span<const std::unique_ptr<Shard>> shards,
+                                std::span<const std::string_view> events, std::uint64_t now_ns);
 
   struct Bounds {
     std::uint64_t tail;  ///< oldest retained sequence
