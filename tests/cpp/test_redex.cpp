@@ -238,6 +238,40 @@ TEST_CASE("redex: a tail replays, follows, and ends with its file", "[redex]") {
   CHECK_THROWS_WITH(file->append(view("x")), "file closed");
 }
 
+TEST_CASE("redex: a tail gets every event whether it spins or sleeps for it, and ends when closed", "[redex]") {
+  // Gaps below the tail's spin budget (the tail spins and sees the append),
+  // above it (the spin runs out and the tail sleeps), and long pauses.
+  Redex manager;
+  auto file = manager.open_file("hot", {});
+  constexpr int kEvents = 3000;
+  std::thread writer([&] {
+    for (int i = 0; i < kEvents; ++i) {
+      const auto gap = i % 500 == 499 ? std::chrono::microseconds(3000) : std::chrono::microseconds((i * 37) % 250);
+      const auto until = std::chrono::steady_clock::now() + gap;
+      while (std::chrono::steady_clock::now() < until) {
+      }
+      file->append(view(numbered("e", i)));
+    }
+  });
+  auto tail = file->tail(0);
+  Event event;
+  for (int i = 0; i < kEvents; ++i) {
+    REQUIRE(tail->next(event, 5s) == Tail::Status::Event);
+    REQUIRE(event.seq == static_cast<std::uint64_t>(i));
+    REQUIRE(text(event) == numbered("e", i));
+  }
+  writer.join();
+  // Hot now (its last event came at once): a close during the spin ends it.
+  std::thread closer([&] {
+    std::this_thread::sleep_for(30us);
+    file->close();
+  });
+  const auto start = std::chrono::steady_clock::now();
+  CHECK(tail->next(event, 5s) == Tail::Status::Ended);
+  CHECK(std::chrono::steady_clock::now() - start < 1s);
+  closer.join();
+}
+
 TEST_CASE("redex: a tail from before the retained range is told it lagged", "[redex]") {
   Redex manager;
   FileOptions options;
