@@ -231,12 +231,8 @@ void send_views_retrying(MeshNode& node, const NetStream& stream, std::span<cons
                          std::uint64_t max_retries) {
   auto delay = std::chrono::milliseconds(5);
   for (std::uint64_t attempt = 0;; ++attempt) {
-    try {
-      node.send_on_stream(stream.handle, views);
-      return;
-    } catch (const Error& e) {
-      if (e.kind() != ErrorKind::Backpressure || attempt >= max_retries) throw;
-    }
+    if (attempt >= max_retries) return node.send_on_stream(stream.handle, views);  // raises if still refused
+    if (node.try_send_on_stream(stream.handle, views)) return;
     node.wait_for_credit(stream.handle, delay);
     delay = std::min(delay * 2, std::chrono::milliseconds(200));
   }

@@ -169,13 +169,21 @@ TEST_CASE("stream credit: a waiting sender sees a grant that came before it bega
   proxy.block_return_path(true);  // the grant for this send is lost
   a.send_on_stream(stream, one);
   CHECK_THROWS_AS(a.send_on_stream(stream, one), Error);  // refused: 416 left, 584 needed
-  proxy.block_return_path(false);                         // the starved sender's probe now brings a grant back
+  // try_send_on_stream refuses the same way, without an exception, and sends nothing.
+  const auto before = *a.stream_stats(b.node_id(), 4);
+  CHECK_FALSE(a.try_send_on_stream(stream, one));
+  const auto after = *a.stream_stats(b.node_id(), 4);
+  CHECK(after.tx_seq == before.tx_seq);
+  CHECK(after.tx_credit_remaining == 1000 - 584);
+  CHECK(after.backpressure_events == before.backpressure_events + 1);
+  proxy.block_return_path(false);  // the starved sender's probe now brings a grant back
   REQUIRE(eventually([&] { return a.stream_stats(b.node_id(), 4)->tx_credit_remaining == 1000; }));
   // The credit is already there: waiting for it to change would sleep the whole timeout.
   const auto start = std::chrono::steady_clock::now();
   a.wait_for_credit(stream, 5s);
   CHECK(std::chrono::steady_clock::now() - start < 1s);
-  a.send_on_stream(stream, one);
+  CHECK(a.try_send_on_stream(stream, one));
+  CHECK(a.stream_stats(b.node_id(), 4)->tx_credit_remaining == 1000 - 584);
 }
 
 TEST_CASE("stream credit: backpressure while no grant comes back", "[mesh]") {

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <deque>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -51,7 +52,8 @@ constexpr auto kReliabilityTick = std::chrono::milliseconds(10);  ///< acks and 
 constexpr std::int64_t kGapAckHoldoffNs = 2'000'000;              ///< at most one immediate gap report per 2 ms
 constexpr std::int64_t kStaleGapNs = 10'000'000'000;              ///< a sender that never resends (the original's)
 constexpr std::int64_t kAckSilenceNs = 1'000'000'000;             ///< no ack at all for 1 s: a peer that never acks
-constexpr std::int64_t kCreditProbeNs = 50'000'000;               ///< starved and no grant for 50 ms: probe
+constexpr const char* kWouldBlock = "stream would block (queue full)";  ///< the original's backpressure text
+constexpr std::int64_t kCreditProbeNs = 50'000'000;                     ///< starved and no grant for 50 ms: probe
 
 std::int64_t now_ns() noexcept { return static_cast<std::int64_t>(monotonic_ns()); }
 
@@ -85,15 +87,10 @@ std::uint64_t wall_clock_us() {
 // and one larger than that becomes pieces of its own (frag_flags).
 void plan_event_packets(std::span<const ByteView> events, std::size_t max_payload, std::size_t pack_limit,
                         StreamState& stream, std::vector<PlannedPacket>& out) {
-  PlannedPacket current;
-  auto flush = [&] {
-    if (current.header.event_count == 0) return;
-    out.push_back(std::move(current));
-    current = PlannedPacket{};
-  };
-  for (const ByteView event : events) {
-    if (wire::framed_size(event.size()) > max_payload) {
-      flush();
+  const auto fits_alone = [&](ByteView event) { return wire::framed_size(event.size()) <= max_payload; };
+  for (std::size_t first = 0; first < events.size();) {
+    const ByteView event = events[first];
+    if (!fits_alone(event)) {
       const std::size_t pieces = (event.size() + max_payload - 1) / max_payload;
       if (pieces > 0x10000) {
         throw Error(ErrorKind::InvalidArgument, "event of " + std::to_string(event.size()) +
@@ -113,16 +110,24 @@ void plan_event_packets(std::span<const ByteView> events, std::size_t max_payloa
         piece.header.fragment_offset = static_cast<std::uint16_t>(i);
         out.push_back(std::move(piece));
       }
+      ++first;
       continue;
     }
-    if ((current.header.event_count > 0 && current.plaintext.size() + wire::framed_size(event.size()) > pack_limit) ||
-        current.header.event_count == wire::kMaxEventsPerPacket) {
-      flush();
+    // The events that share this packet, then one allocation for them.
+    std::size_t bytes = wire::framed_size(event.size());
+    std::size_t end = first + 1;
+    while (end < events.size() && end - first < wire::kMaxEventsPerPacket && fits_alone(events[end]) &&
+           bytes + wire::framed_size(events[end].size()) <= pack_limit) {
+      bytes += wire::framed_size(events[end].size());
+      ++end;
     }
-    wire::append_frame(current.plaintext, event);
-    ++current.header.event_count;
+    PlannedPacket packet;
+    packet.plaintext.reserve(bytes);
+    for (std::size_t i = first; i < end; ++i) wire::append_frame(packet.plaintext, events[i]);
+    packet.header.event_count = static_cast<std::uint16_t>(end - first);
+    out.push_back(std::move(packet));
+    first = end;
   }
-  flush();
 }
 
 }  // namespace
@@ -250,19 +255,31 @@ struct MeshNode::Impl {
 
   // ---- sending -----------------------------------------------------------
 
-  // Seals `packet` for `session` (any thread; takes the next TX counter).
-  static Bytes seal(Session& session, std::uint32_t self_routing_id, const PlannedPacket& packet) {
+  // The datagram that carries `packet` to `session`'s peer: a routing header
+  // when the session is routed, then the sealed packet.
+  static std::size_t datagram_size(const Session& session, const PlannedPacket& packet) {
+    return (session.routed ? wire::kRoutingHeaderSize : 0) + transport::sealed_size(packet.plaintext.size());
+  }
+
+  // Seals `packet` for `session` into the datagram_size() bytes at `out`
+  // (any thread; takes the next TX counter).
+  static void seal_to(Session& session, std::uint32_t self_routing_id, const PlannedPacket& packet, std::uint8_t* out) {
     wire::PacketHeader header = packet.header;
     header.session_id = session.keys.session_id;
     const std::uint64_t counter = session.tx_counter.fetch_add(1, std::memory_order_relaxed);
-    const std::size_t headroom = session.routed ? wire::kRoutingHeaderSize : 0;
-    Bytes datagram = transport::seal_packet(header, session.keys, counter, packet.plaintext, headroom);
     if (session.routed) {
       wire::RoutingHeader route;
       route.src_id = self_routing_id;
       route.dest_id = session.peer_node_id;
-      route.encode(datagram.data());
+      route.encode(out);
+      out += wire::kRoutingHeaderSize;
     }
+    transport::seal_packet_to(header, session.keys, counter, packet.plaintext, out);
+  }
+
+  static Bytes seal(Session& session, std::uint32_t self_routing_id, const PlannedPacket& packet) {
+    Bytes datagram(datagram_size(session, packet));
+    seal_to(session, self_routing_id, packet, datagram.data());
     return datagram;
   }
 
@@ -1036,11 +1053,11 @@ struct MeshNode::Impl {
   }
 
   // Charges `bytes` of packets, the largest `largest`, to the stream's
-  // credit (mu held), or throws Error(Backpressure). A packet larger than the
-  // window never fits (REFERENCE §3.7); packets that each fit but together
-  // exceed the window go out whole once the window is idle, so large batches
-  // and fragmented events progress.
-  static void take_credit(StreamState& stream, std::uint64_t bytes, std::size_t largest) {
+  // credit (mu held); false, charging nothing, when the window is short. A
+  // packet larger than the window never fits (REFERENCE §3.7); packets that
+  // each fit but together exceed the window go out whole once the window is
+  // idle, so large batches and fragmented events progress.
+  [[nodiscard]] static bool try_take_credit(StreamState& stream, std::uint64_t bytes, std::size_t largest) {
     const std::uint32_t window = stream.options.window_bytes;
     const bool refused = largest > window || (static_cast<std::int64_t>(bytes) > stream.tx_credit &&
                                               stream.tx_credit < static_cast<std::int64_t>(window));
@@ -1049,10 +1066,16 @@ struct MeshNode::Impl {
       stream.credit_starved = true;
       stream.credit_wanted = largest > window ? std::numeric_limits<std::int64_t>::max()  // never fits
                                               : std::min<std::int64_t>(static_cast<std::int64_t>(bytes), window);
-      throw Error(ErrorKind::Backpressure, "stream would block (queue full)");
+      return false;
     }
     stream.credit_starved = false;
     if (window > 0) stream.tx_credit -= static_cast<std::int64_t>(bytes);
+    return true;
+  }
+
+  // The same, or throws Error(Backpressure).
+  static void take_credit(StreamState& stream, std::uint64_t bytes, std::size_t largest) {
+    if (!try_take_credit(stream, bytes, largest)) throw Error(ErrorKind::Backpressure, kWouldBlock);
   }
 
   // Whether a coalescing send now is part of a burst (mu held).
@@ -1124,8 +1147,9 @@ struct MeshNode::Impl {
   }
 
   // All events or none (mu held): Error(Backpressure) when the credit window
-  // is short, Error(NotConnected) when the stream or its session is gone.
-  Outgoing take_packets(const StreamHandle& handle, std::span<const ByteView> events) {
+  // is short (or, given `short_of_credit`, no packets and it set),
+  // Error(NotConnected) when the stream or its session is gone.
+  Outgoing take_packets(const StreamHandle& handle, std::span<const ByteView> events, bool* short_of_credit = nullptr) {
     const auto it = sessions.find(handle.peer_node_id);
     if (it == sessions.end()) throw Error(ErrorKind::NotConnected, "stream not connected");
     Outgoing out{it->second, next_hop(*it->second), handle, {}, 0};
@@ -1144,7 +1168,12 @@ struct MeshNode::Impl {
       out.bytes += packet.plaintext.size() + kPacketOverhead;
       largest = std::max(largest, packet.plaintext.size() + kPacketOverhead);
     }
-    take_credit(stream, out.bytes, largest);
+    if (short_of_credit == nullptr) {
+      take_credit(stream, out.bytes, largest);
+    } else if (!try_take_credit(stream, out.bytes, largest)) {
+      *short_of_credit = true;
+      return Outgoing{out.session, out.destination, handle, {}, 0};
+    }
     stream.tx_bytes_sent += out.bytes;
     stream.last_activity_ns = now_ns();
     const bool reliable = stream.options.reliability == StreamReliability::Reliable;
@@ -1166,16 +1195,21 @@ struct MeshNode::Impl {
   // the indexes of the outgoings not sent whole; their unsent credit is
   // given back to their streams.
   std::vector<std::size_t> transmit(std::span<const Outgoing> batch) {
-    std::vector<Bytes> datagrams;
-    std::vector<transport::Datagram> list;
+    // One buffer for the whole batch, not zeroed: sealing writes every byte.
+    std::size_t total = 0;
     for (const auto& outgoing : batch) {
-      for (const auto& packet : outgoing.packets)
-        datagrams.push_back(seal(*outgoing.session, identity::routing_id(node_id), *packet));
+      for (const auto& packet : outgoing.packets) total += datagram_size(*outgoing.session, *packet);
     }
-    list.reserve(datagrams.size());
-    std::size_t at = 0;
+    const auto buffer = std::make_unique_for_overwrite<std::uint8_t[]>(total);
+    std::vector<transport::Datagram> list;
+    std::uint8_t* at = buffer.get();
     for (const auto& outgoing : batch) {
-      for (std::size_t i = 0; i < outgoing.packets.size(); ++i) list.push_back({datagrams[at++], outgoing.destination});
+      for (const auto& packet : outgoing.packets) {
+        const std::size_t size = datagram_size(*outgoing.session, *packet);
+        seal_to(*outgoing.session, identity::routing_id(node_id), *packet, at);
+        list.push_back({ByteView(at, size), outgoing.destination});
+        at += size;
+      }
     }
     std::size_t sent = reactor->send(list);
     if (sent == list.size()) return {};
@@ -1383,17 +1417,24 @@ void MeshNode::close_stream(std::uint64_t peer_node_id, std::uint64_t stream_id)
 }
 
 void MeshNode::send_on_stream(const StreamHandle& handle, std::span<const ByteView> events) {
+  if (!try_send_on_stream(handle, events)) throw Error(ErrorKind::Backpressure, kWouldBlock);
+}
+
+bool MeshNode::try_send_on_stream(const StreamHandle& handle, std::span<const ByteView> events) {
   Impl::Outgoing outgoing;
+  bool short_of_credit = false;
   {
     std::lock_guard lock(impl_->mu);
     impl_->check_open();
-    outgoing = impl_->take_packets(handle, events);
+    outgoing = impl_->take_packets(handle, events, &short_of_credit);
   }
-  if (outgoing.packets.empty()) return;
+  if (short_of_credit) return false;
+  if (outgoing.packets.empty()) return true;
   if (!impl_->transmit({&outgoing, 1}).empty()) {
     throw Error(ErrorKind::Transport,
                 std::string("stream transport error: ") + std::strerror(impl_->reactor->last_send_error()));
   }
+  return true;
 }
 
 std::vector<std::optional<Error>> MeshNode::send_to_each(std::span<const std::uint64_t> peers, std::uint64_t stream_id,

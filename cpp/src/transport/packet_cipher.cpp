@@ -7,17 +7,21 @@
 
 namespace net::transport {
 
-Bytes seal_packet(wire::PacketHeader header, const crypto::SessionKeys& keys, std::uint64_t counter, ByteView plaintext,
-                  std::size_t headroom) {
+void seal_packet_to(wire::PacketHeader header, const crypto::SessionKeys& keys, std::uint64_t counter,
+                    ByteView plaintext, std::uint8_t* out) {
   const crypto::Nonce nonce = keys.nonce(counter);
   std::copy(nonce.begin(), nonce.end(), header.nonce.begin());
   header.payload_len = static_cast<std::uint16_t>(plaintext.size());
-  Bytes datagram(headroom + wire::kHeaderSize + plaintext.size() + wire::kTagSize);
-  std::uint8_t* packet = datagram.data() + headroom;
-  header.encode(packet);
-  const auto aad = wire::packet_aad(packet);
-  std::uint8_t* body = packet + wire::kHeaderSize;
+  header.encode(out);
+  const auto aad = wire::packet_aad(out);
+  std::uint8_t* body = out + wire::kHeaderSize;
   crypto::seal(keys.tx_key, nonce, aad, plaintext, body, body + plaintext.size());
+}
+
+Bytes seal_packet(const wire::PacketHeader& header, const crypto::SessionKeys& keys, std::uint64_t counter,
+                  ByteView plaintext, std::size_t headroom) {
+  Bytes datagram(headroom + sealed_size(plaintext.size()));
+  seal_packet_to(header, keys, counter, plaintext, datagram.data() + headroom);
   return datagram;
 }
 

@@ -12,9 +12,10 @@ std::uint8_t* write_frame(std::uint8_t* out, ByteView event) noexcept {
 }
 
 void append_frame(Bytes& out, ByteView event) {
-  const std::size_t at = out.size();
-  out.resize(at + framed_size(event.size()));
-  write_frame(out.data() + at, event);
+  std::uint8_t length[kFrameOverhead];
+  store_le(length, static_cast<std::uint32_t>(event.size()));
+  out.insert(out.end(), length, length + kFrameOverhead);  // no zero-fill first, as resize would do
+  out.insert(out.end(), event.begin(), event.end());
 }
 
 std::vector<ByteView> read_frames(ByteView payload, std::size_t event_count) {

@@ -139,6 +139,9 @@ class MeshNode {
   // All events or none: Error(Backpressure) when the credit window is short,
   // Error(NotConnected) when the stream or its session is gone.
   void send_on_stream(const StreamHandle& stream, std::span<const ByteView> events);
+  // The same, but false (nothing sent) when the credit window is short: for
+  // senders that wait and retry, without an exception per refusal.
+  bool try_send_on_stream(const StreamHandle& stream, std::span<const ByteView> events);
   // One event to each peer on its stream `stream_id` (opened with `options`
   // if needed), all sent in one batch: per peer tried, nullopt or why it failed.
   std::vector<std::optional<Error>> send_to_each(std::span<const std::uint64_t> peers, std::uint64_t stream_id,

@@ -11,11 +11,21 @@
 
 namespace net::transport {
 
-// The datagram for `header` (its nonce and payload_len are filled in here)
-// carrying `plaintext`, encrypted with the TX key under `counter`, after
-// `headroom` bytes left for the caller (a routing header).
-Bytes seal_packet(wire::PacketHeader header, const crypto::SessionKeys& keys, std::uint64_t counter, ByteView plaintext,
-                  std::size_t headroom = 0);
+// The size of the sealed packet that carries `plaintext_size` bytes.
+constexpr std::size_t sealed_size(std::size_t plaintext_size) noexcept {
+  return wire::kHeaderSize + plaintext_size + wire::kTagSize;
+}
+
+// Writes the packet for `header` (its nonce and payload_len are filled in
+// here) carrying `plaintext`, encrypted with the TX key under `counter`, to
+// the sealed_size(plaintext.size()) bytes at `out`.
+void seal_packet_to(wire::PacketHeader header, const crypto::SessionKeys& keys, std::uint64_t counter,
+                    ByteView plaintext, std::uint8_t* out);
+
+// The same as a datagram of its own, after `headroom` bytes left for the
+// caller (a routing header).
+Bytes seal_packet(const wire::PacketHeader& header, const crypto::SessionKeys& keys, std::uint64_t counter,
+                  ByteView plaintext, std::size_t headroom = 0);
 
 // The plaintext of a datagram whose header decoded as `header`; nullopt if
 // the nonce prefix is not the session's or the tag does not verify.
