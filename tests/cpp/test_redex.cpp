@@ -261,7 +261,7 @@ TEST_CASE("redex: a tail gets every event whether it spins or sleeps for it, and
     REQUIRE(text(event) == numbered("e", i));
   }
   writer.join();
-  // Hot now (its last event came at once): a close during the spin ends it.
+  // Likely spinning when the close comes (its events came close together): the close ends it.
   std::thread closer([&] {
     std::this_thread::sleep_for(30us);
     file->close();

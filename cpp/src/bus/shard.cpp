@@ -114,23 +114,26 @@ std::optional<std::uint64_t> Shard::push(std::string_view event, std::uint64_t n
 std::size_t Shard::push_batch(std::span<const std::unique_ptr<Shard>> shards, std::span<const std::string_view> events,
                               std::uint64_t now_ns) {
   const std::size_t num_shards = shards.size();
-  std::vector<std::unique_lock<std::mutex>> locks;
-  std::vector<std::uint64_t> next_ts(num_shards);
-  locks.reserve(num_shards);
-  for (std::size_t s = 0; s < num_shards; ++s) {
-    Shard& shard = *shards[s];
-    locks.emplace_back(shard.mutex_);
+  const auto fill = [&](Shard& shard, auto&& takes) {
+    std::lock_guard lock(shard.mutex_);
     shard.check_open_locked();
-    next_ts[s] = std::max(now_ns, shard.last_ts_ + 1);
-  }
+    std::size_t accepted = 0;
+    std::uint64_t ts = std::max(now_ns, shard.last_ts_ + 1);
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      if (!takes(i) || !shard.admit_locked(true)) continue;
+      shard.append_locked(events[i], ts);
+      shard.last_ts_ = ts++;
+      ++accepted;
+    }
+    return accepted;
+  };
+  if (num_shards == 1) return fill(*shards[0], [](std::size_t) { return true; });
+  // Hashing, the costly part, holds no lock; then each shard takes its events under its own.
+  std::vector<std::uint16_t> shard_index(events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) shard_index[i] = shard_of(events[i], num_shards);
   std::size_t accepted = 0;
-  for (const std::string_view event : events) {
-    const std::uint16_t s = shard_of(event, num_shards);
-    Shard& shard = *shards[s];
-    if (!shard.admit_locked(true)) continue;
-    shard.append_locked(event, next_ts[s]);
-    shard.last_ts_ = next_ts[s]++;
-    ++accepted;
+  for (std::size_t s = 0; s < num_shards; ++s) {
+    accepted += fill(*shards[s], [&](std::size_t i) { return shard_index[i] == s; });
   }
   return accepted;
 }

@@ -37,9 +37,8 @@ class Shard {
   std::optional<std::uint64_t> push(std::string_view event, std::uint64_t now_ns);
 
   // Pushes each event to the shard the original's mapping picks (shard_of),
-  // in order, in one pass that holds every shard's lock; returns how many
-  // were accepted. No other code holds two shard locks, and this takes them
-  // in index order, so concurrent batches cannot deadlock.
+  // in order; returns how many were accepted. The events are hashed first,
+  // without a lock; then each shard takes its own under its lock alone.
   static std::size_t push_batch(std::span<const std::unique_ptr<Shard>> shards,
                                 std::span<const std::string_view> events, std::uint64_t now_ns);
 

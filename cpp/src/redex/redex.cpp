@@ -440,27 +440,26 @@ Tail::Status Tail::next(Event& out, std::chrono::nanoseconds wait) {
   return status;
 }
 
-// A tail about to sleep first spins for the next append when its last event
-// came within kTailSpin of the previous one: the append is then likely that
-// close, and a sleeping thread takes 40-50 us to wake on this VM (the tail
-// latency of one event at a time drops from that to a few microseconds).
-// A tail whose spin runs out sleeps until its next event; so a tail spins
-// only while events keep coming at least every kTailSpin, and never on a
-// single CPU, where the appender would wait for the spinner's time slice.
+// A tail about to sleep first spins for the next append when the last event
+// it waited for came within kTailSpin: the next is then likely that close,
+// and a sleeping thread takes 40-50 us to wake on this VM (the tail latency
+// of one event at a time drops from that to a few microseconds). A tail
+// whose spin runs out sleeps until its next event; so a tail spins only
+// while events keep coming at least every kTailSpin, and never on a single
+// CPU, where the appender would wait for the spinner's time slice.
 namespace {
 constexpr auto kTailSpin = std::chrono::microseconds(100);
 const bool kTailMaySpin = std::thread::hardware_concurrency() > 1;
 }  // namespace
 
-bool Tail::spin_for_append(std::chrono::steady_clock::time_point until) const {
+void Tail::spin_for_append(std::uint64_t next_seq, std::chrono::steady_clock::time_point until) const {
   const RedexFile::State& state = *file_->state_;
   do {
     for (int i = 0; i < 64; ++i) {
-      if (state.appended_through.load(std::memory_order_acquire) > next_seq_ || file_->closed()) return true;
+      if (state.appended_through.load(std::memory_order_acquire) > next_seq || file_->closed()) return;
       cpu_relax();
     }
   } while (std::chrono::steady_clock::now() < until);
-  return false;
 }
 
 Tail::Status Tail::next_batch(std::vector<Event>& out, std::size_t max, std::chrono::nanoseconds wait) {
@@ -468,6 +467,7 @@ Tail::Status Tail::next_batch(std::vector<Event>& out, std::size_t max, std::chr
   std::unique_lock lock(state.mu);
   const auto since = std::chrono::steady_clock::now();
   const auto deadline = since + wait;
+  bool waited = false;
   out.clear();
   for (;;) {
     if (closed_ || state.closed) return Status::Ended;
@@ -479,16 +479,20 @@ Tail::Status Tail::next_batch(std::vector<Event>& out, std::size_t max, std::chr
     if (const std::size_t at = state.events.first_at_or_after(next_seq_); at < state.events.size()) {
       state.copy_out(at, UINT64_MAX, max, out);
       if (!out.empty()) next_seq_ = out.back().seq + 1;
-      hot_ = std::chrono::steady_clock::now() - since < kTailSpin;
+      if (waited) hot_ = std::chrono::steady_clock::now() - since < kTailSpin;
       return Status::Event;
     }
     if (wait <= std::chrono::nanoseconds::zero()) return Status::Timeout;
-    if (hot_ && kTailMaySpin) {
-      hot_ = false;  // until an event comes soon again
+    waited = true;
+    // Only a reader of events spins: a wait for more (max 0, the CortEX
+    // fold) lets appends gather.
+    if (hot_ && max > 0 && kTailMaySpin) {
+      hot_ = false;                              // until an event comes soon again
+      const std::uint64_t next_seq = next_seq_;  // another thread may move it, under the lock
       lock.unlock();
-      const bool appended = spin_for_append(std::min(deadline, std::chrono::steady_clock::now() + kTailSpin));
+      spin_for_append(next_seq, std::min(deadline, std::chrono::steady_clock::now() + kTailSpin));
       lock.lock();
-      if (appended) continue;
+      continue;  // look again under the lock, appended or not: an append during the spin notified no one
     }
     ++state.tail_waiters;
     const auto woke = state.changed.wait_until(lock, deadline);

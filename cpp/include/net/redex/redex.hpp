@@ -63,13 +63,14 @@ class Tail {
  private:
   friend class RedexFile;
   Tail(std::shared_ptr<RedexFile> file, std::uint64_t from_seq) : file_(std::move(file)), next_seq_(from_seq) {}
-  // Before sleeping, a tail whose events come close together spins a while
-  // for the next append (see next_batch); whether the file made one.
-  bool spin_for_append(std::chrono::steady_clock::time_point until) const;
+  // Before sleeping, a tail whose events come close together spins (see
+  // next_batch) until the file has an event from `next_seq` on, closes, or
+  // `until` passes.
+  void spin_for_append(std::uint64_t next_seq, std::chrono::steady_clock::time_point until) const;
   std::shared_ptr<RedexFile> file_;
   std::uint64_t next_seq_;
   bool closed_ = false;
-  bool hot_ = false;  ///< the last event came within the spin budget: spin before the next sleep
+  bool hot_ = false;  ///< the last event waited for came within the spin budget: spin before the next sleep
 };
 
 class RedexFile : public std::enable_shared_from_this<RedexFile> {
