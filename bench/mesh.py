@@ -4,7 +4,12 @@
 # events, both processes), round trips of a small message (p50/p99), and the raw ceiling of this
 # machine (ChaCha20-Poly1305 plus sendmmsg/recvmmsg on loopback, bench/udp_ceiling, if built).
 #
+# Each case runs ROUNDS times, the two sides taking turns, and the best run of each side is shown
+# (with its CPU figure; for round trips the run with the lowest p50): this VM's speed drifts by
+# tens of percent within a minute, and the bus and storage benchmarks keep the best of theirs too.
+#
 # Usage: bench/mesh.py [--quick] [--no-original] [--markdown]
+import functools
 import json
 import os
 import subprocess
@@ -22,6 +27,7 @@ from _common import (
 )
 
 WORKER = str(BENCH_DIR / "_mesh_worker.py")
+ROUNDS = 3
 
 
 def spawn(command, *args):
@@ -111,6 +117,17 @@ def ceiling(size):
     return json.loads(out)["ev_per_s"]
 
 
+def best_of(rounds, sides, run, better):
+    """{side: the best of `rounds` results of run(command)}, the sides taking turns."""
+    best = {}
+    for _ in range(rounds):
+        for name, command in sides.items():
+            result = run(command)
+            if name not in best or better(result, best[name]):
+                best[name] = result
+    return best
+
+
 def fmt(value, scale=1e6, digits=2):
     return "n/a" if value is None else f"{value / scale:.{digits}f}"
 
@@ -124,6 +141,7 @@ def main():
     events = {120: 20_000, 1024: 5_000} if args.quick else {120: 500_000, 1024: 100_000}
     windows = [65536, 1 << 20]
     pings = 200 if args.quick else 3000
+    rounds = 1 if args.quick else ROUNDS
 
     print(f"machine: {cpu_model()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     headers = ["one stream", "size (B)", "window"] + [f"{s} M ev/s" for s in sides]
@@ -134,9 +152,12 @@ def main():
     headers.append("raw ceiling M ev/s")
     rows = []
     for (size, count), window in ((case, window) for case in events.items() for window in windows):
-        results = {
-            name: throughput(command, size, count, window) for name, command in sides.items()
-        }
+        results = best_of(
+            rounds,
+            sides,
+            functools.partial(throughput, size=size, events=count, window=window),
+            lambda a, b: (a["ev_per_s"] or 0) > (b["ev_per_s"] or 0),
+        )
         for name, result in results.items():
             if result["received"] != result["sent"]:
                 print(
@@ -149,7 +170,7 @@ def main():
         row += [f"{r['cpu_per_million']:.2f}" for r in results.values()]
         if "original" in sides:
             row.append(ratio(results["ours"]["ev_per_s"], results["original"]["ev_per_s"]))
-        row.append(fmt(ceiling(size + 4)))
+        row.append(fmt(max((ceiling(size + 4) or 0) for _ in range(rounds)) or None))
         rows.append(row)
     print(render(headers, rows, args.markdown))
 
@@ -159,7 +180,12 @@ def main():
         + [f"{s} p50 us" for s in sides]
         + [f"{s} p99 us" for s in sides]
     )
-    results = {name: latency(command, pings) for name, command in sides.items()}
+    results = best_of(
+        rounds,
+        sides,
+        lambda command: latency(command, pings),
+        lambda a, b: a["p50_us"] < b["p50_us"],
+    )
     row = [f"{pings} pings"] + [f"{r['p50_us']:.0f}" for r in results.values()]
     row += [f"{r['p99_us']:.0f}" for r in results.values()]
     print(render(headers, [row], args.markdown))
