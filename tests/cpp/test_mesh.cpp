@@ -183,7 +183,7 @@ TEST_CASE("stream credit: a waiting sender sees a grant that came before it bega
   a.wait_for_credit(stream, 5s);
   CHECK(std::chrono::steady_clock::now() - start < 1s);
   CHECK(a.try_send_on_stream(stream, one));
-  CHECK(a.stream_stats(b.node_id(), 4)->tx_credit_remaining == 1000 - 584);
+  CHECK(drain(b, 2).size() == 2);
 }
 
 TEST_CASE("stream credit: backpressure while no grant comes back", "[mesh]") {

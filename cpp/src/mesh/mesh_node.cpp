@@ -277,6 +277,7 @@ struct MeshNode::Impl {
     transport::seal_packet_to(header, session.keys, counter, packet.plaintext, out);
   }
 
+  // The same, as a datagram of its own (control messages, resends).
   static Bytes seal(Session& session, std::uint32_t self_routing_id, const PlannedPacket& packet) {
     Bytes datagram(datagram_size(session, packet));
     seal_to(session, self_routing_id, packet, datagram.data());
