@@ -194,8 +194,13 @@ void bind_adapter_common(nb::class_<Adapter>& cls, const char* open_signature) {
       .def(
           "snapshot",
           [](Adapter& adapter) {
-            cortex::Snapshot snapshot = adapter.snapshot();
-            return std::make_pair(nb::bytes(snapshot.state.data(), snapshot.state.size()), snapshot.last_seq);
+            nb::object state;  // encoded straight into the bytes object
+            const auto last_seq = adapter.snapshot_to([&](std::size_t size) {
+              state = nb::steal(PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(size)));
+              if (!state.is_valid()) throw nb::python_error();
+              return reinterpret_cast<std::uint8_t*>(PyBytes_AS_STRING(state.ptr()));
+            });
+            return std::make_pair(nb::borrow<nb::bytes>(state), last_seq);
           },
           "(state bytes, last folded seq or None), for open_from_snapshot.")
       .def(

@@ -225,24 +225,41 @@ auto Adapter<Model>::id_order() const -> std::shared_ptr<const IdOrder> {
 
 template <class Model>
 Snapshot Adapter<Model>::snapshot() {
+  Snapshot out;
+  out.last_seq = snapshot_to([&](std::size_t size) {
+    out.state.resize(size);
+    return out.state.data();
+  });
+  return out;
+}
+
+template <class Model>
+std::optional<std::uint64_t> Adapter<Model>::snapshot_to(const std::function<std::uint8_t*(std::size_t)>& place) {
   std::shared_lock state_lock(state_mutex_);
   const auto by_id = id_order();
   const std::vector<const Record*>& records = by_id->records;
-  Bytes inner;
-  inner.reserve(records.size() * 32);
-  PostcardWriter writer(inner);
-  writer.varint(records.size());
-  for (const Record* record : records) {
-    writer.varint(record->id);
-    Model::write(writer, *record);
-  }
-  Snapshot out;
-  PostcardWriter outer(out.state);
-  outer.varint(app_seq_.load());
-  outer.bytes(inner);
+  // postcard {app_seq, bytes(inner)}, inner = {count, (id, record)...}:
+  // sized first, then written in place (appending to a vector cost more
+  // than the encoding itself).
+  const auto write_inner = [&](auto& writer) {
+    writer.varint(records.size());
+    for (const Record* record : records) {
+      writer.varint(record->id);
+      Model::write(writer, *record);
+    }
+  };
+  PostcardSizer inner;
+  write_inner(inner);
+  const std::uint64_t app_seq = app_seq_.load();
+  PostcardSizer header;
+  header.varint(app_seq);
+  header.varint(inner.size());
+  PostcardPlacer placer(place(header.size() + inner.size()));
+  placer.varint(app_seq);
+  placer.varint(inner.size());
+  write_inner(placer);
   std::lock_guard lock(progress_mutex_);
-  out.last_seq = last_folded_;
-  return out;
+  return last_folded_;
 }
 
 template <class Model>

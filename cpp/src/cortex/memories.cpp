@@ -11,7 +11,8 @@ std::vector<std::string> read_tags(PostcardReader& in) {
   return tags;
 }
 
-void write_tags(PostcardWriter& out, std::span<const std::string> tags) {
+template <class Writer>
+void write_tags(Writer& out, std::span<const std::string> tags) {
   out.varint(tags.size());
   for (const auto& tag : tags) out.string(tag);
 }
@@ -77,7 +78,8 @@ bool MemoriesModel::apply(RecordMap<Memory>& state, std::uint8_t dispatch, Postc
   }
 }
 
-void MemoriesModel::write(PostcardWriter& out, const Memory& memory) {
+template <class Writer>
+void MemoriesModel::write(Writer& out, const Memory& memory) {
   out.varint(memory.id);
   out.string(memory.content);
   write_tags(out, memory.tags);
@@ -86,6 +88,8 @@ void MemoriesModel::write(PostcardWriter& out, const Memory& memory) {
   out.varint(memory.updated_ns);
   out.boolean(memory.pinned);
 }
+template void MemoriesModel::write(PostcardSizer&, const Memory&);
+template void MemoriesModel::write(PostcardPlacer&, const Memory&);
 
 Memory MemoriesModel::read(PostcardReader& in) {
   Memory memory;

@@ -52,13 +52,16 @@ bool TasksModel::apply(RecordMap<Task>& state, std::uint8_t dispatch, PostcardRe
   }
 }
 
-void TasksModel::write(PostcardWriter& out, const Task& task) {
+template <class Writer>
+void TasksModel::write(Writer& out, const Task& task) {
   out.varint(task.id);
   out.string(task.title);
   out.varint(static_cast<std::uint8_t>(task.status));
   out.varint(task.created_ns);
   out.varint(task.updated_ns);
 }
+template void TasksModel::write(PostcardSizer&, const Task&);
+template void TasksModel::write(PostcardPlacer&, const Task&);
 
 Task TasksModel::read(PostcardReader& in) {
   Task task;

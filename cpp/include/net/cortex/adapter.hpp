@@ -74,6 +74,9 @@ class Adapter : public std::enable_shared_from_this<Adapter<Model>> {
   virtual ~Adapter();
 
   Snapshot snapshot();
+  // The same state encoded into the `size` bytes place(size) returns (a
+  // binding's bytes object: no copy); the last seq folded into it.
+  std::optional<std::uint64_t> snapshot_to(const std::function<std::uint8_t*(std::size_t)>& place);
   void wait_for_seq(std::uint64_t seq);
   // False when `timeout` passed first. Error(Cortex, "fold stopped at seq N")
   // when the fold stopped before `seq`.

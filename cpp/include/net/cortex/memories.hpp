@@ -48,7 +48,8 @@ struct MemoriesModel {
   enum Dispatch : std::uint8_t { kStored = 0x10, kRetagged = 0x11, kPinned = 0x12, kUnpinned = 0x13, kDeleted = 0x14 };
 
   static bool apply(RecordMap<Memory>& state, std::uint8_t dispatch, PostcardReader& tail);
-  static void write(PostcardWriter& out, const Memory& memory);
+  template <class Writer>  // PostcardSizer or PostcardPlacer (snapshots)
+  static void write(Writer& out, const Memory& memory);
   static Memory read(PostcardReader& in);
   static bool matches(const Memory& memory, const MemoryFilter& filter);
 };

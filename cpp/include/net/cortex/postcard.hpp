@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -32,6 +33,57 @@ class PostcardWriter {
  private:
   void long_varint(std::uint64_t value);
   Bytes& out_;
+};
+
+// The size of what a PostcardWriter would append, counted without writing:
+// a snapshot's first pass, so its bytes are written in place in the second.
+class PostcardSizer {
+ public:
+  void varint(std::uint64_t value) noexcept {
+    do {
+      ++size_;
+      value >>= 7;
+    } while (value != 0);
+  }
+  void boolean(bool) noexcept { ++size_; }
+  void bytes(ByteView value) noexcept {
+    varint(value.size());
+    size_ += value.size();
+  }
+  void string(std::string_view value) noexcept { bytes(as_bytes(value)); }
+  void none() noexcept { ++size_; }
+  void some() noexcept { ++size_; }
+  std::size_t size() const noexcept { return size_; }
+
+ private:
+  std::size_t size_ = 0;
+};
+
+// Writes what a PostcardSizer counted into the bytes at `out`, which hold
+// that many: no bounds checks and no growth, a snapshot's second pass.
+class PostcardPlacer {
+ public:
+  explicit PostcardPlacer(std::uint8_t* out) noexcept : at_(out) {}
+  void varint(std::uint64_t value) noexcept {
+    while (value >= 0x80) {
+      *at_++ = static_cast<std::uint8_t>(value | 0x80);
+      value >>= 7;
+    }
+    *at_++ = static_cast<std::uint8_t>(value);
+  }
+  void boolean(bool value) noexcept { *at_++ = value ? 1 : 0; }
+  void bytes(ByteView value) noexcept {
+    varint(value.size());
+    if (!value.empty()) std::memcpy(at_, value.data(), value.size());
+    at_ += value.size();
+  }
+  void string(std::string_view value) noexcept { bytes(as_bytes(value)); }
+  void none() noexcept { *at_++ = 0; }
+  void some() noexcept { *at_++ = 1; }
+  const std::uint8_t* end() const noexcept { return at_; }
+
+ private:
+  std::uint8_t* at_;
 };
 
 class PostcardReader {

@@ -46,7 +46,8 @@ struct TasksModel {
 
   // Applies one event's tail; false when it changed nothing.
   static bool apply(RecordMap<Task>& state, std::uint8_t dispatch, PostcardReader& tail);
-  static void write(PostcardWriter& out, const Task& task);
+  template <class Writer>  // PostcardSizer or PostcardPlacer (snapshots)
+  static void write(Writer& out, const Task& task);
   static Task read(PostcardReader& in);
   static bool matches(const Task& task, const TaskFilter& filter);
 };
