@@ -117,12 +117,23 @@ def ceiling(size):
     return json.loads(out)["ev_per_s"]
 
 
+def noted_throughput(side, command, size, events, window):
+    """throughput(), with a note on stderr when events were lost or duplicated."""
+    result = throughput(command, size, events, window)
+    if result["received"] != result["sent"]:
+        print(
+            f"note: {side} {size} B: {result['received']:,} of {result['sent']:,} events arrived",
+            file=sys.stderr,
+        )
+    return result
+
+
 def best_of(rounds, sides, run, better):
-    """{side: the best of `rounds` results of run(command)}, the sides taking turns."""
+    """{side: the best of `rounds` results of run(side, command)}, the sides taking turns."""
     best = {}
     for _ in range(rounds):
         for name, command in sides.items():
-            result = run(command)
+            result = run(name, command)
             if name not in best or better(result, best[name]):
                 best[name] = result
     return best
@@ -155,15 +166,13 @@ def main():
         results = best_of(
             rounds,
             sides,
-            functools.partial(throughput, size=size, events=count, window=window),
-            lambda a, b: (a["ev_per_s"] or 0) > (b["ev_per_s"] or 0),
+            functools.partial(noted_throughput, size=size, events=count, window=window),
+            # A run that lost events ranks below every complete one.
+            lambda a, b: (
+                (a["received"] == a["sent"], a["ev_per_s"] or 0)
+                > (b["received"] == b["sent"], b["ev_per_s"] or 0)
+            ),
         )
-        for name, result in results.items():
-            if result["received"] != result["sent"]:
-                print(
-                    f"note: {name} {size} B: {result['received']:,} of {result['sent']:,} events arrived",
-                    file=sys.stderr,
-                )
         row = ["events", str(size), f"{window // 1024} KiB"]
         row += [fmt(r["ev_per_s"]) for r in results.values()]
         row += [fmt(r["ev_per_s"] and r["ev_per_s"] * size, 1e6, 1) for r in results.values()]
@@ -183,7 +192,7 @@ def main():
     results = best_of(
         rounds,
         sides,
-        lambda command: latency(command, pings),
+        lambda _side, command: latency(command, pings),
         lambda a, b: a["p50_us"] < b["p50_us"],
     )
     row = [f"{pings} pings"] + [f"{r['p50_us']:.0f}" for r in results.values()]

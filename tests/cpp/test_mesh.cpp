@@ -182,7 +182,9 @@ TEST_CASE("stream credit: a waiting sender sees a grant that came before it bega
   const auto start = std::chrono::steady_clock::now();
   a.wait_for_credit(stream, 5s);
   CHECK(std::chrono::steady_clock::now() - start < 1s);
+  const std::uint64_t sent_before = a.stream_stats(b.node_id(), 4)->tx_seq;
   CHECK(a.try_send_on_stream(stream, one));
+  CHECK(a.stream_stats(b.node_id(), 4)->tx_seq == sent_before + 1);
   CHECK(drain(b, 2).size() == 2);
 }
 

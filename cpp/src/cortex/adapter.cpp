@@ -1,6 +1,7 @@
 #include "net/cortex/adapter.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <limits>
 
 #include "net/core/error.hpp"
@@ -254,10 +255,12 @@ std::optional<std::uint64_t> Adapter<Model>::snapshot_to(const std::function<std
   PostcardSizer header;
   header.varint(app_seq);
   header.varint(inner.size());
-  PostcardPlacer placer(place(header.size() + inner.size()));
+  std::uint8_t* const start = place(header.size() + inner.size());
+  PostcardPlacer placer(start);
   placer.varint(app_seq);
   placer.varint(inner.size());
   write_inner(placer);
+  assert(placer.end() == start + header.size() + inner.size());  // the passes agree
   std::lock_guard lock(progress_mutex_);
   return last_folded_;
 }
