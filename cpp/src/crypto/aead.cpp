@@ -4,6 +4,16 @@
 #include <sodium.h>
 
 namespace net::crypto {
+namespace {
+
+// libsodium picks its fastest ChaCha20 and Poly1305 code in sodium_init();
+// until a process calls it, it runs the reference code (0.29 GB/s here,
+// against 0.74-0.99 GB/s). Key generation calls it too, but a process that
+// seals with keys it was given may never generate one: so it runs when this
+// unit is loaded.
+[[maybe_unused]] const bool sodium_ready = sodium_init() >= 0;
+
+}  // namespace
 
 void seal(const Key32& key, const Nonce& nonce, ByteView aad, ByteView plaintext, std::uint8_t* out,
           std::uint8_t* tag) noexcept {
