@@ -20,13 +20,8 @@ constexpr std::size_t kShortText = 64;
 void PostcardWriter::long_varint(std::uint64_t value) {
   const std::size_t at = out_.size();
   out_.resize(at + kMaxVarintBytes);  // written in place, then trimmed
-  std::uint8_t* p = out_.data() + at;
-  while (value >= 0x80) {
-    *p++ = static_cast<std::uint8_t>(value | 0x80);
-    value >>= 7;
-  }
-  *p++ = static_cast<std::uint8_t>(value);
-  out_.resize(static_cast<std::size_t>(p - out_.data()));
+  const std::uint8_t* end = put_varint(out_.data() + at, value);
+  out_.resize(static_cast<std::size_t>(end - out_.data()));
 }
 
 void PostcardWriter::bytes(ByteView value) {

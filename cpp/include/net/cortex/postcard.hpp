@@ -17,6 +17,16 @@ namespace net::cortex {
 
 constexpr std::size_t kMaxVarintBytes = 10;  ///< a u64's LEB128
 
+// Writes `value`'s LEB128 at `out` (at most kMaxVarintBytes); returns the end.
+inline std::uint8_t* put_varint(std::uint8_t* out, std::uint64_t value) noexcept {
+  while (value >= 0x80) {
+    *out++ = static_cast<std::uint8_t>(value | 0x80);
+    value >>= 7;
+  }
+  *out++ = static_cast<std::uint8_t>(value);
+  return out;
+}
+
 class PostcardWriter {
  public:
   explicit PostcardWriter(Bytes& out) noexcept : out_(out) {}
@@ -64,13 +74,7 @@ class PostcardSizer {
 class PostcardPlacer {
  public:
   explicit PostcardPlacer(std::uint8_t* out) noexcept : at_(out) {}
-  void varint(std::uint64_t value) noexcept {
-    while (value >= 0x80) {
-      *at_++ = static_cast<std::uint8_t>(value | 0x80);
-      value >>= 7;
-    }
-    *at_++ = static_cast<std::uint8_t>(value);
-  }
+  void varint(std::uint64_t value) noexcept { at_ = put_varint(at_, value); }
   void boolean(bool value) noexcept { *at_++ = value ? 1 : 0; }
   void bytes(ByteView value) noexcept {
     varint(value.size());
