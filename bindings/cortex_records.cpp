@@ -198,7 +198,7 @@ PyType_Slot task_slots[] = {
 };
 
 PyType_Slot memory_slots[] = {
-    {Py_tp_dealloc, reinterpret_cast<void*>(dealloc_plain<MemoryObject>)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(dealloc_reused<MemoryObject>)},
     {Py_tp_repr, reinterpret_cast<void*>(memory_repr)},
     {Py_tp_hash, reinterpret_cast<void*>(memory_hash)},
     {Py_tp_richcompare, reinterpret_cast<void*>(memory_richcompare)},
@@ -221,7 +221,7 @@ nb::list objects_to_list(std::size_t count, Make&& make) {
 // A Memory object holding `memory`, moved or copied in.
 template <class From>
 PyObject* new_memory(From&& memory) {
-  auto* object = PyObject_New(MemoryObject, memory_type);
+  auto* object = new_plain<MemoryObject>(memory_type);
   if (object == nullptr) throw nb::python_error();
   new (&object->record) Memory(std::forward<From>(memory));
   return reinterpret_cast<PyObject*>(object);

@@ -41,7 +41,7 @@ PyGetSetDef getters[] = {
 };
 
 PyType_Slot slots[] = {
-    {Py_tp_dealloc, reinterpret_cast<void*>(dealloc_plain<IngestResultObject>)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(dealloc_reused<IngestResultObject>)},
     {Py_tp_repr, reinterpret_cast<void*>(repr)},
     {Py_tp_getset, getters},
     {Py_tp_doc, const_cast<char*>("Where and when an event was stored.")},
@@ -55,7 +55,7 @@ PyType_Spec spec = {"net._net.IngestResult", sizeof(IngestResultObject), 0, kPla
 void init_ingest_result(nb::module_& m) { ingest_result_type = add_plain_type(m, "IngestResult", spec); }
 
 nb::object make_ingest_result(const bus::IngestResult& result) {
-  auto* object = PyObject_New(IngestResultObject, ingest_result_type);
+  auto* object = new_plain<IngestResultObject>(ingest_result_type);
   if (object == nullptr) throw nb::python_error();
   object->timestamp = result.timestamp;
   object->shard_id = result.shard_id;

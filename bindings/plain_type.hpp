@@ -24,6 +24,29 @@ inline PyTypeObject* add_plain_type(nanobind::module_& m, const char* name, PyTy
   return reinterpret_cast<PyTypeObject*>(type);
 }
 
+// Freed objects of a fixed-size plain type kept for the next one (the GIL
+// guards it): an object made and dropped per call, as ingest_raw's
+// IngestResult, then costs a pop rather than a pymalloc allocation and free.
+template <class Object>
+struct FreeObjects {
+  static constexpr int kMax = 64;
+  static inline PyObject* kept[kMax];
+  static inline int count = 0;
+};
+
+// A new object of the plain type `type` whose objects are `Object`, with its
+// C++ members still to be constructed; nullptr with MemoryError set.
+template <class Object>
+Object* new_plain(PyTypeObject* type) noexcept {
+  using Free = FreeObjects<Object>;
+  void* memory = Free::count > 0 ? Free::kept[--Free::count] : PyObject_Malloc(sizeof(Object));
+  if (memory == nullptr) {
+    PyErr_NoMemory();
+    return nullptr;
+  }
+  return reinterpret_cast<Object*>(PyObject_Init(static_cast<PyObject*>(memory), type));
+}
+
 // The tp_dealloc of a plain type whose objects are `Object` (PyObject_HEAD
 // first, then C++ members, which are destroyed here).
 template <class Object>
@@ -31,6 +54,21 @@ void dealloc_plain(PyObject* self) {
   PyTypeObject* type = Py_TYPE(self);
   reinterpret_cast<Object*>(self)->~Object();
   PyObject_Free(self);
+  Py_DECREF(type);
+}
+
+// The same for a type whose objects new_plain makes: the memory is kept for
+// the next one.
+template <class Object>
+void dealloc_reused(PyObject* self) {
+  using Free = FreeObjects<Object>;
+  PyTypeObject* type = Py_TYPE(self);
+  reinterpret_cast<Object*>(self)->~Object();
+  if (Free::count < Free::kMax) {
+    Free::kept[Free::count++] = self;
+  } else {
+    PyObject_Free(self);
+  }
   Py_DECREF(type);
 }
 

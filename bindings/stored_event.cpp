@@ -62,7 +62,7 @@ PyMethodDef methods[] = {
 };
 
 PyType_Slot slots[] = {
-    {Py_tp_dealloc, reinterpret_cast<void*>(dealloc_plain<StoredEventObject>)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(dealloc_reused<StoredEventObject>)},
     {Py_tp_repr, reinterpret_cast<void*>(repr)},
     {Py_tp_getset, getters},
     {Py_tp_methods, methods},
@@ -80,7 +80,7 @@ nb::list stored_event_list(std::vector<bus::StoredEvent>&& events) {
   nb::list list = nb::steal<nb::list>(PyList_New(static_cast<Py_ssize_t>(events.size())));
   if (!list.is_valid()) throw nb::python_error();
   for (std::size_t i = 0; i < events.size(); ++i) {
-    auto* object = PyObject_New(StoredEventObject, stored_event_type);
+    auto* object = new_plain<StoredEventObject>(stored_event_type);
     if (object == nullptr) throw nb::python_error();  // the list frees what it holds
     new (&object->event) bus::StoredEvent(std::move(events[i]));
     PyList_SET_ITEM(list.ptr(), static_cast<Py_ssize_t>(i), reinterpret_cast<PyObject*>(object));

@@ -297,6 +297,24 @@ def test_insertion_timestamps_increase_strictly_within_a_shard(bus):
     assert all(a < b for a, b in itertools.pairwise(timestamps))
 
 
+def test_value_objects_made_from_reused_memory_are_whole_and_independent(make_bus):
+    # IngestResults and StoredEvents reuse the memory of freed ones: each must still be a
+    # new object of its own, and their types must keep exactly the references they had.
+    bus = make_bus(num_shards=1, ring_buffer_capacity=SMALLEST_CAPACITY)
+    type_refs = sys.getrefcount(net.IngestResult), sys.getrefcount(net.StoredEvent)
+    for i in range(5000):  # made and freed one at a time
+        assert bus.ingest_raw(str(i)).timestamp > 0
+    held = [bus.ingest_raw(str(i)) for i in range(200)]  # more alive at once than are kept
+    del held[::2]
+    held += [bus.ingest_raw(str(i)) for i in range(100)]
+    assert len({id(result) for result in held}) == len(held) == 200
+    assert all(a.timestamp < b.timestamp for a, b in itertools.pairwise(held[:100]))
+    events = Tail(bus).read()
+    assert [event.raw for event in events[-3:]] == ["97", "98", "99"]
+    del events, held
+    assert (sys.getrefcount(net.IngestResult), sys.getrefcount(net.StoredEvent)) == type_refs
+
+
 def test_poll_response_events_is_a_fresh_list_each_access(bus):
     bus.ingest_raw_batch(["a", "b", "c"])
     page = bus.poll(10)
