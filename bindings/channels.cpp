@@ -6,6 +6,8 @@
 #include <nanobind/stl/vector.h>
 
 #include <chrono>
+#include <cmath>
+#include <utility>
 
 #include "arguments.hpp"
 #include "capabilities.hpp"
@@ -25,19 +27,37 @@ struct ChannelMessage {
 };
 
 // Messages of one channel from every publisher this mesh subscribed to it at.
+// Each receiver holds one count on the channel's inbox: the inbox lives until
+// the last receiver of the channel is closed or collected.
 struct ChannelReceiver {
   nb::object mesh;  ///< keeps the NetMesh alive
   std::string channel;
   bool closed = false;
 
+  ChannelReceiver(nb::object owner, std::string name) : mesh(std::move(owner)), channel(std::move(name)) {}
+  ChannelReceiver(ChannelReceiver&& other) noexcept
+      : mesh(std::move(other.mesh)), channel(std::move(other.channel)), closed(std::exchange(other.closed, true)) {}
+  ChannelReceiver& operator=(ChannelReceiver&&) = delete;
+  ~ChannelReceiver() {  // Python collects it with the GIL held
+    try {
+      close();
+    } catch (const std::exception&) {
+      // The mesh is gone or failing: its inboxes go with it.
+    }
+  }
+
   NetMesh& node() const { return nb::cast<NetMesh&>(mesh); }
 
-  // The next message, waiting up to `timeout` (None: for ever); None on timeout.
+  // The next message, waiting up to `timeout` seconds (None, or longer than
+  // kForever: for ever); None on timeout.
   std::optional<ChannelMessage> receive(std::optional<double> timeout) {
+    constexpr double kForever = 1e9;  // about 32 years
+    if (timeout && std::isnan(*timeout)) raise(PyExc_ValueError, "receive() timeout must be a number, not NaN");
     const auto deadline =
-        timeout ? std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                                         std::chrono::duration<double>(std::max(*timeout, 0.0)))
-                : std::chrono::steady_clock::time_point::max();
+        timeout && *timeout < kForever
+            ? std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                     std::chrono::duration<double>(std::max(*timeout, 0.0)))
+            : std::chrono::steady_clock::time_point::max();
     NetMesh& mesh_node = node();  // with the GIL: it reads the Python object
     for (;;) {
       if (closed) return std::nullopt;
@@ -119,7 +139,9 @@ void add_channel_methods(nb::module_& m, nb::class_<NetMesh>& cls) {
       .def("receive", &ChannelReceiver::receive, "timeout"_a = nb::none(),
            nb::sig("def receive(self, timeout: float | None = None) -> ChannelMessage | None"),
            "The next message; waits up to timeout seconds (None: until one comes) and returns None when none did.")
-      .def("close", &ChannelReceiver::close, "Stops keeping this channel's messages (they go to poll() again).")
+      .def("close", &ChannelReceiver::close,
+           "Ends this receiver (also done when it is collected); once the channel's last receiver is closed, its "
+           "messages go to poll() again.")
       .def("__iter__", [](nb::handle self) { return nb::borrow(self); })
       .def("__next__",
            [](ChannelReceiver& receiver) {
@@ -250,7 +272,7 @@ void add_channel_methods(nb::module_& m, nb::class_<NetMesh>& cls) {
             NetMesh& node = nb::cast<NetMesh&>(self);
             require_open(node);
             node.channels.open_inbox(name);
-            return ChannelReceiver{nb::borrow(self), name};
+            return ChannelReceiver(nb::borrow(self), name);
           },
           "name"_a, nb::sig("def channel(self, name: str) -> ChannelReceiver"),
           "A receiver of the channel's messages (ours). Open it before subscribing to miss none; until one is "

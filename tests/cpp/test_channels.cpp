@@ -208,6 +208,28 @@ TEST_CASE("channels: subscribe, publish to every subscriber, receive, unsubscrib
   CHECK(received(second, "chan/a", 1) == std::vector<std::string>{"again"});
 }
 
+TEST_CASE("channels: inbox opens are counted; after the last close messages go to poll()", "[channel][mesh]") {
+  Node publisher, subscriber;
+  connect_all(publisher, {&subscriber});
+  publisher.channels.register_channel(named("shared"));
+  subscriber.channels.open_inbox("shared");
+  subscriber.channels.open_inbox("shared");
+  subscriber.channels.subscribe(publisher.mesh.node_id(), "shared");
+  subscriber.channels.close_inbox("shared");  // one opener left: the inbox stays
+  publisher.channels.publish("shared", as_bytes(std::string_view("kept")));
+  CHECK(received(subscriber, "shared", 1) == std::vector<std::string>{"kept"});
+  CHECK(subscriber.mesh.poll(10).empty());
+  subscriber.channels.close_inbox("shared");  // the last
+  subscriber.channels.close_inbox("shared");  // nothing left to close
+  publisher.channels.publish("shared", as_bytes(std::string_view("polled")));
+  std::vector<std::string> polled;
+  CHECK(eventually([&] {
+    for (const auto& event : subscriber.mesh.poll(10)) polled.emplace_back(event.raw);
+    return !polled.empty();
+  }));
+  CHECK(polled == std::vector<std::string>{"polled"});
+}
+
 TEST_CASE("channels: refusals carry the original's reasons", "[channel][mesh]") {
   ChannelsConfig limited = Node::fast_channels();
   limited.max_channels_per_peer = 2;

@@ -4,6 +4,7 @@ publisher, subnet visibility, and our receivers, on real NetMesh nodes over 127.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 
@@ -194,6 +195,38 @@ def test_without_a_receiver_channel_messages_go_to_poll(star):
     wait_until(
         lambda: [e.raw for e in subscriber.poll(10)] == ["to poll again"], what="polled again"
     )
+
+
+def test_receivers_share_the_inbox_until_the_last_one_is_closed_or_collected(star):
+    publisher, (subscriber,) = star()
+    publisher.register_channel(OPEN, reliable=True)
+    first, second = subscriber.channel(OPEN), subscriber.channel(OPEN)
+    subscriber.subscribe_channel(publisher.node_id, OPEN)
+    first.close()  # the other receiver still holds the inbox
+    publisher.publish(OPEN, b"kept")
+    assert second.receive(timeout=2.0).payload == b"kept"
+    assert first.receive(timeout=0) is None
+    assert subscriber.poll(10) == []
+    third = subscriber.channel(OPEN)
+    del second, third  # never closed: collected
+    gc.collect()
+    publisher.publish(OPEN, b"to poll")
+    wait_until(lambda: [e.raw for e in subscriber.poll(10)] == ["to poll"], what="polled")
+
+
+def test_receive_timeout_nan_is_refused_and_infinite_waits(star):
+    publisher, (subscriber,) = star()
+    publisher.register_channel(OPEN, reliable=True)
+    receiver = subscriber.channel(OPEN)
+    subscriber.subscribe_channel(publisher.node_id, OPEN)
+    with pytest.raises(ValueError, match="NaN"):
+        receiver.receive(timeout=float("nan"))
+    for endless in (float("inf"), 1e300, 1e10):
+        sender = threading.Timer(0.3, lambda: publisher.publish(OPEN, b"late"))
+        sender.start()
+        message = receiver.receive(timeout=endless)  # once returned None at once
+        sender.join()
+        assert message is not None and message.payload == b"late"
 
 
 def test_unsubscribe_stops_delivery_at_once(star):

@@ -88,6 +88,7 @@ struct Roster {
 
 struct Inbox {
   std::deque<ChannelMessage> messages;
+  std::size_t openers = 0;  ///< open_inbox calls not closed yet; receive() alone opens one with none
 };
 
 }  // namespace
@@ -472,12 +473,19 @@ void Channels::install_token(const identity::PermissionToken& token) { impl_->to
 void Channels::open_inbox(const std::string& channel) {
   check_channel_name(channel);
   std::lock_guard lock(impl_->inbox_mu);
-  impl_->inboxes.try_emplace(channel);
+  ++impl_->inboxes[channel].openers;
 }
 
 void Channels::close_inbox(const std::string& channel) {
   std::lock_guard lock(impl_->inbox_mu);
-  impl_->inboxes.erase(channel);
+  const auto inbox = impl_->inboxes.find(channel);
+  if (inbox == impl_->inboxes.end()) return;
+  if (inbox->second.openers > 1) {
+    --inbox->second.openers;
+    return;
+  }
+  impl_->inbox_dropped += inbox->second.messages.size();  // received, never read
+  impl_->inboxes.erase(inbox);
   impl_->inbox_filled.notify_all();
 }
 

@@ -58,7 +58,7 @@ struct ChannelMessage {
 
 struct ChannelCounters {
   std::uint64_t rate_limited = 0;   ///< publishes refused by max_rate_pps
-  std::uint64_t inbox_dropped = 0;  ///< received messages pushed out of a full inbox
+  std::uint64_t inbox_dropped = 0;  ///< received messages pushed out of a full inbox or left in a closed one
 };
 
 class Channels {
@@ -83,6 +83,9 @@ class Channels {
 
   // Starts keeping the channel's messages (from every publisher it is
   // subscribed at) in an inbox; until then they go to MeshNode::poll().
+  // Opens are counted: the inbox closes at the close matching the last open
+  // (its unread messages count as inbox_dropped), and messages go to poll()
+  // again.
   void open_inbox(const std::string& channel);
   void close_inbox(const std::string& channel);
   // Up to `limit` messages of the channel's inbox, waiting up to `wait` for
