@@ -2,6 +2,8 @@
 // float, bool and None.
 #include <simdjson.h>
 
+#include <optional>
+
 #include "json_python.hpp"
 
 namespace nb = nanobind;
@@ -70,7 +72,21 @@ nb::object stdlib_loads(std::string_view text) {
 }  // namespace
 
 nb::object loads(std::string_view text) {
-  thread_local dom::parser parser;
+  // One parser per thread, reused; but building objects can run Python code
+  // (a finalizer run by the collector) that parses on this thread while the
+  // outer document is still being walked: that one gets a parser of its own.
+  thread_local dom::parser reused;
+  thread_local bool in_use = false;
+  std::optional<dom::parser> nested;
+  dom::parser& parser = in_use ? nested.emplace() : reused;
+  const bool outermost = !in_use;
+  in_use = true;
+  struct Release {
+    bool outermost;
+    ~Release() {
+      if (outermost) in_use = false;
+    }
+  } release{outermost};
   dom::element root;
   if (parser.parse(text.data(), text.size()).get(root) != simdjson::SUCCESS) return stdlib_loads(text);
   PyObject* result = build(root);

@@ -7,6 +7,7 @@ import collections
 import datetime
 import decimal
 import enum
+import gc
 import json
 import math
 
@@ -486,3 +487,35 @@ def test_parse_returns_fresh_objects(tail):
     first = event.parse()
     first["a"].append(2)
     assert event.parse() == {"a": [1]}
+
+
+def test_a_parse_run_by_a_finalizer_inside_a_parse_leaves_both_whole(tail):
+    # parse() reuses one parser per thread; building the objects can run a __del__ that parses
+    # another event on the same thread while the outer document is still being read.
+    outer_text = json.dumps([{"a": i, "s": f"str{i}"} for i in range(2000)])
+    inner_text = json.dumps({"zz": ["other"] * 10})
+    tail.bus.ingest_raw(outer_text)
+    tail.bus.ingest_raw(inner_text)
+    outer, inner = tail.read()
+    nested = []
+
+    class ParsesWhenCollected:
+        def __del__(self):
+            nested.append(inner.parse())
+            make_cycle()
+
+    def make_cycle():
+        cycle = ParsesWhenCollected()
+        cycle.self = cycle
+
+    thresholds = gc.get_threshold()
+    gc.collect()
+    try:
+        gc.set_threshold(1, 1, 1)
+        make_cycle()
+        parsed = outer.parse()
+    finally:
+        gc.set_threshold(*thresholds)
+    gc.collect()
+    assert nested and all(value == json.loads(inner_text) for value in nested)
+    assert parsed == json.loads(outer_text)
