@@ -6,6 +6,8 @@
 
 #include <nanobind/nanobind.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -45,6 +47,14 @@ std::uint64_t to_unsigned(nanobind::handle value, const char* function, const ch
 
 // An int object as u64 <= max: OverflowError when negative or too large.
 std::uint64_t int_in_range(nanobind::handle integer, std::uint64_t max);
+
+// A duration given in milliseconds as u64, capped at 2^40 ms (about 35
+// years, "never" in practice): a clock reading plus it, in nanoseconds, must
+// not overflow, nor may the signed count of milliseconds.
+inline std::chrono::milliseconds capped_milliseconds(std::uint64_t ms) {
+  constexpr std::uint64_t kLongest = std::uint64_t{1} << 40;
+  return std::chrono::milliseconds(static_cast<std::int64_t>(std::min(ms, kLongest)));
+}
 
 // A bytes argument read in place (bytes only, not bytearray): TypeError otherwise.
 ByteView bytes_argument(nanobind::handle value, const char* name);

@@ -19,7 +19,7 @@ namespace {
 std::chrono::milliseconds milliseconds_argument(const Arguments& arguments, const char* name,
                                                 std::chrono::milliseconds fallback) {
   const auto ms = arguments.get_unsigned(name, static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()));
-  return ms ? std::chrono::milliseconds(static_cast<std::int64_t>(*ms)) : fallback;
+  return ms ? capped_milliseconds(*ms) : fallback;
 }
 
 std::unique_ptr<bus::Adapter> redis_adapter_from(const Arguments& arguments, const bus::EventBusConfig& config) {

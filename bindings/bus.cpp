@@ -259,7 +259,10 @@ void init_bus(nb::module_& m) {
           .def(
               "__exit__",
               [](EventBus& bus, nb::handle, nb::handle, nb::handle) {
-                bus.shutdown();
+                {
+                  nb::gil_scoped_release unlocked;  // as shutdown(): it flushes and joins the adapter's threads
+                  bus.shutdown();
+                }
                 return false;
               },
               "_exc_type"_a = nb::none(), "_exc_val"_a = nb::none(), "_exc_tb"_a = nb::none())

@@ -30,8 +30,10 @@ std::vector<std::string> string_list(nb::handle value, const char* function, con
   if (PyUnicode_Check(value.ptr()) || !PySequence_Check(value.ptr())) {
     raise_type_error(function, name, "a list of str", value);
   }
+  const nb::object items = nb::steal(PySequence_Tuple(value.ptr()));
+  if (!items.is_valid()) throw nb::python_error();  // the sequence's own error (its __getitem__ raised...)
   std::vector<std::string> out;
-  for (const nb::handle item : nb::steal(PySequence_Tuple(value.ptr()))) out.push_back(to_str(item, function, name));
+  for (const nb::handle item : items) out.push_back(to_str(item, function, name));
   return out;
 }
 
@@ -137,12 +139,22 @@ struct WatchIter {
 };
 
 // Python objects straight from the state: the GIL stays held while the
-// state is read-locked (the fold never takes the GIL, so this cannot deadlock).
+// state is read-locked (the fold never takes the GIL). No Python code may
+// run meanwhile: a finalizer the collector ran could wait for the fold,
+// which waits for this lock. So the collector is off until the list is made.
 template <class Adapter>
 nb::list list_of(Adapter& adapter, const typename Adapter::Filter& filter) {
+  struct CollectorPaused {
+    const int was_enabled = PyGC_Disable();
+    ~CollectorPaused() {
+      if (was_enabled) PyGC_Enable();
+    }
+  };
   nb::list out;
-  adapter.with_matches(filter,
-                       [&](std::span<const typename Adapter::Record* const> matches) { out = to_list(matches); });
+  adapter.with_matches(filter, [&](std::span<const typename Adapter::Record* const> matches) {
+    const CollectorPaused paused;
+    out = to_list(matches);
+  });
   return out;
 }
 

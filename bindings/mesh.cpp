@@ -12,6 +12,7 @@
 
 #include "arguments.hpp"
 #include "errors.hpp"
+#include "interruptible.hpp"
 #include "net/core/error.hpp"
 #include "net/mesh/mesh_node.hpp"
 #include "net/wire/event_frames.hpp"
@@ -110,10 +111,10 @@ mesh::MeshConfig config_from(const Arguments& arguments) {
   if (psk.size() != 32) raise(PyExc_ValueError, "PSK must be 32 bytes (64 hex chars)");
   std::copy(psk.begin(), psk.end(), config.psk.begin());
   if (const auto ms = arguments.get_unsigned("heartbeat_interval_ms", UINT64_MAX)) {
-    config.heartbeat_interval = std::chrono::milliseconds(std::max<std::uint64_t>(*ms, 1));
+    config.heartbeat_interval = capped_milliseconds(std::max<std::uint64_t>(*ms, 1));
   }
   if (const auto ms = arguments.get_unsigned("session_timeout_ms", UINT64_MAX)) {
-    config.session_timeout = std::chrono::milliseconds(std::max<std::uint64_t>(*ms, 1));
+    config.session_timeout = capped_milliseconds(std::max<std::uint64_t>(*ms, 1));
   }
   if (const auto shards = arguments.get_unsigned("num_shards", 0xFFFF)) {
     config.num_shards = static_cast<std::uint16_t>(std::max<std::uint64_t>(*shards, 1));
@@ -145,7 +146,7 @@ mesh::MeshConfig config_from(const Arguments& arguments) {
 capability::DiscoveryConfig discovery_config_from(const Arguments& arguments) {
   capability::DiscoveryConfig config;
   if (const auto ms = arguments.get_unsigned("capability_gc_interval_ms", UINT64_MAX)) {
-    config.gc_interval = std::chrono::milliseconds(std::max<std::uint64_t>(*ms, 1));
+    config.gc_interval = capped_milliseconds(std::max<std::uint64_t>(*ms, 1));
   }
   if (const auto required = arguments.get_bool("require_signed_capabilities")) config.require_signed = *required;
   return config;
@@ -226,21 +227,38 @@ EventPayloads event_payloads(nb::handle events) {
 
 // Sends, retrying backpressure at most max_retries times: each retry waits
 // for a credit grant, at most 5 ms doubling to 200 ms (the original sleeps
-// that long); the GIL is released throughout.
+// that long). Called with the GIL, which is released for slices of retries
+// (kWaitSlice at least) with a signal check between them: Ctrl-C ends a long
+// wait on a stalled peer.
 void send_views_retrying(MeshNode& node, const NetStream& stream, std::span<const ByteView> views,
                          std::uint64_t max_retries) {
   auto delay = std::chrono::milliseconds(5);
-  for (std::uint64_t attempt = 0;; ++attempt) {
-    if (attempt >= max_retries) return node.send_on_stream(stream.handle, views);  // raises if still refused
-    if (node.try_send_on_stream(stream.handle, views)) return;
-    node.wait_for_credit(stream.handle, delay);
-    delay = std::min(delay * 2, std::chrono::milliseconds(200));
+  std::uint64_t attempt = 0;
+  for (;;) {
+    bool sent = false;
+    {
+      nb::gil_scoped_release unlocked;
+      const auto slice_end = std::chrono::steady_clock::now() + kWaitSlice;
+      do {
+        if (attempt >= max_retries) {
+          node.send_on_stream(stream.handle, views);  // raises if still refused
+          sent = true;
+        } else {
+          sent = node.try_send_on_stream(stream.handle, views);
+        }
+        if (sent) break;
+        node.wait_for_credit(stream.handle, delay);
+        delay = std::min(delay * 2, std::chrono::milliseconds(200));
+        ++attempt;
+      } while (std::chrono::steady_clock::now() < slice_end);
+    }
+    if (sent) return;
+    if (PyErr_CheckSignals() != 0) throw nb::python_error();
   }
 }
 
 void send_retrying(NetMesh& node, const NetStream& stream, nb::handle events, std::uint64_t max_retries) {
   const EventPayloads payloads = event_payloads(events);
-  nb::gil_scoped_release unlocked;
   send_views_retrying(node, stream, payloads.views, max_retries);
 }
 
@@ -255,7 +273,6 @@ void send_retrying(NetMesh& node, const NetStream& stream, nb::handle events, st
 void send_blocking(NetMesh& node, const NetStream& stream, nb::handle events) {
   constexpr std::uint64_t kRetries = 4096;
   const EventPayloads payloads = event_payloads(events);
-  nb::gil_scoped_release unlocked;
   const auto stats = node.stream_stats(stream.handle.peer_node_id, stream.handle.stream_id);
   const std::size_t run_bytes = stats && stats->tx_window > 0 ? std::max<std::size_t>(stats->tx_window * 3 / 4, 1) : 0;
   std::span<const ByteView> rest = payloads.views;
@@ -368,11 +385,14 @@ void init_mesh(nb::module_& m) {
           [](NetMesh& node, nb::handle limit, nb::handle timeout_ms) {
             const auto count = to_unsigned(limit, "poll", "limit", UINT64_MAX);
             const auto wait = timeout_ms.is_none() ? 0 : to_unsigned(timeout_ms, "poll", "timeout_ms", UINT32_MAX);
+            const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait);
             std::vector<bus::StoredEvent> events;
-            {
-              nb::gil_scoped_release unlocked;
-              events = with_context("poll", [&] { return node.poll(count, std::chrono::milliseconds(wait)); });
-            }
+            wait_interruptibly([&](auto slice) {
+              const auto left = std::max<std::chrono::nanoseconds>(deadline - std::chrono::steady_clock::now(), {});
+              events = with_context("poll",
+                                    [&] { return node.poll(count, std::min<std::chrono::nanoseconds>(left, slice)); });
+              return !events.empty() || left <= slice;
+            });
             return stored_event_list(std::move(events));
           },
           "limit"_a, "timeout_ms"_a = nb::none(),

@@ -108,6 +108,7 @@ void init_redex(nb::module_& m) {
               raise_type_error("append_batch", "payloads", "a list of bytes", payloads);
             }
             const nb::object items = nb::steal(PySequence_Tuple(payloads.ptr()));  // pinned while unlocked
+            if (!items.is_valid()) throw nb::python_error();
             std::vector<ByteView> views;
             views.reserve(nb::len(items));
             for (const nb::handle item : items) views.push_back(bytes_argument(item, "payloads"));
@@ -173,7 +174,7 @@ void init_redex(nb::module_& m) {
             options.persistent = persistent;
             options.fsync_every_n = optional_u64(fsync_every_n, "fsync_every_n");
             if (const auto ms = optional_u64(fsync_interval_ms, "fsync_interval_ms")) {
-              options.fsync_interval = std::chrono::milliseconds(*ms);
+              options.fsync_interval = capped_milliseconds(*ms);
             }
             options.retention_max_events = optional_u64(retention_max_events, "retention_max_events");
             options.retention_max_bytes = optional_u64(retention_max_bytes, "retention_max_bytes");

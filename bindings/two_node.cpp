@@ -69,10 +69,10 @@ std::optional<mesh::TwoNodeConfig> two_node_config_from(const Arguments& argumen
     }
   }
   if (const auto ms = arguments.get_unsigned("net_heartbeat_interval_ms", UINT64_MAX)) {
-    config.heartbeat_interval = std::chrono::milliseconds(*ms);
+    config.heartbeat_interval = capped_milliseconds(*ms);
   }
   if (const auto ms = arguments.get_unsigned("net_session_timeout_ms", UINT64_MAX)) {
-    config.session_timeout = std::chrono::milliseconds(*ms);
+    config.session_timeout = capped_milliseconds(*ms);
   }
   arguments.get_bool("net_batched_io");  // always batched here (sendmmsg/recvmmsg); type-checked only
   if (const auto pool = arguments.get_unsigned("net_packet_pool_size", UINT64_MAX);

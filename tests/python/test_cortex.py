@@ -7,6 +7,7 @@ blocking the suite), never with sleeps. NetDb is in test_netdb.py."""
 
 from __future__ import annotations
 
+import gc
 import re
 import threading
 import time
@@ -390,6 +391,21 @@ def test_retag_replaces_the_tags_in_order(memories):
     ]
     settle(memories, memories.retag(1, [], 120))
     assert memory_rows(memories.list_memories()) == [(1, "c", (), "s", False, 100, 120)]
+
+
+def test_a_tag_sequence_that_fails_raises_its_own_error(memories):
+    class Failing:  # a sequence whose items cannot be read (once a crash)
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, index):
+            raise ValueError("unreadable")
+
+    with pytest.raises(ValueError, match="unreadable"):
+        memories.store(1, "c", Failing(), "s", 100)
+    with pytest.raises(ValueError, match="unreadable"):
+        memories.list_memories(all_tags=Failing())
+    assert memories.count() == 0
 
 
 def test_pin_and_unpin(memories):
@@ -827,6 +843,35 @@ def test_close_of_a_memories_adapter(memories):
     assert memory_rows(memories.list_memories(tag="t")) == [(1, "kept", ("t",), "s", False, 1, 1)]
     memories.close()
     memories.close()
+
+
+def test_a_finalizer_that_waits_for_the_fold_during_list_tasks_does_not_deadlock(tasks):
+    # list_tasks makes its objects while the state is read-locked; a collection run there
+    # could call a __del__ that waits for the fold, which needs that lock.
+    settle(tasks, tasks.create(1, "a", 1))
+    waited = []
+
+    class WaitsForTheFold:
+        def __del__(self):
+            waited.append(tasks.wait_for_seq(tasks.create(len(waited) + 2, "b", 2)))
+
+    def list_with_garbage_pending():
+        thresholds = gc.get_threshold()
+        try:
+            for allocations in range(1, 9):  # one of them falls inside the locked part
+                gc.collect()
+                cycle = WaitsForTheFold()
+                cycle.self = cycle
+                del cycle
+                gc.set_threshold(allocations, 1000, 1000)
+                tasks.list_tasks()
+                gc.set_threshold(*thresholds)
+        finally:
+            gc.set_threshold(*thresholds)
+        gc.collect()
+
+    within(20, list_with_garbage_pending)
+    assert len(waited) == 8 and tasks.count() == 9
 
 
 def test_a_blocked_wait_for_seq_returns_when_the_adapter_closes(tasks):

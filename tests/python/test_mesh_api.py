@@ -4,7 +4,9 @@ real UDP sockets on 127.0.0.1."""
 
 from __future__ import annotations
 
+import _thread
 import re
+import resource
 import socket
 import threading
 import time
@@ -734,6 +736,33 @@ def test_poll_with_a_timeout_waits_for_the_first_event(pair):
         b.poll(10, timeout_ms="1")
     with pytest.raises(OverflowError):
         b.poll(10, timeout_ms=-1)
+
+
+def test_poll_waiting_ends_at_ctrl_c(make_mesh):
+    mesh = make_mesh()
+    mesh.start()
+    interrupter = threading.Timer(0.2, _thread.interrupt_main)
+    interrupter.start()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        mesh.poll(10, timeout_ms=60_000)
+    assert time.monotonic() - started < 2.0
+    interrupter.join()
+
+
+def cpu_seconds_while_idle(seconds: float) -> float:
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    time.sleep(seconds)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    return (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
+def test_intervals_up_to_2_to_the_64_mean_a_long_time_not_a_busy_loop(make_mesh):
+    # A u64 of milliseconds beyond the signed range once wrapped to a negative interval, and
+    # the heartbeat timer then fired without pause.
+    mesh = make_mesh(**{name: 2**64 - 1 for name in U64_KWARGS})
+    mesh.start()
+    assert cpu_seconds_while_idle(0.5) < 0.2
 
 
 def test_max_datagram_is_validated():

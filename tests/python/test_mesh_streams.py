@@ -4,7 +4,9 @@ credit windows and grants, BackpressureError / NotConnectedError, payload types 
 
 from __future__ import annotations
 
+import _thread
 import threading
+import time
 
 import net
 import pytest
@@ -258,6 +260,21 @@ def test_send_blocking_waits_for_the_grant(gated_pair):
     releaser.join()
     assert raws(poll_until(b, 2)) == ["1" * 500, "2" * 500]
     assert a.stream_stats(b.node_id, 1).backpressure_events >= 1
+
+
+def test_send_blocking_to_a_stalled_peer_ends_at_ctrl_c(gated_pair):
+    a, b, gate = gated_pair()
+    gate.hold()  # no grant comes back: send_blocking would wait 13 minutes
+    stream = a.open_stream(b.node_id, 1, window_bytes=1000)
+    a.send_on_stream(stream, [b"1" * 500])
+    interrupter = threading.Timer(0.3, _thread.interrupt_main)
+    interrupter.start()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        a.send_blocking(stream, [b"2" * 500])
+    assert time.monotonic() - started < 2.0
+    interrupter.join()
+    assert a.stream_stats(b.node_id, 1).tx_seq == 1
 
 
 @pytest.mark.parametrize("max_retries", [0, 2])
