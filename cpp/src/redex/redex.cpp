@@ -202,6 +202,7 @@ class Retained {
 struct RedexFile::State {
   FileOptions options;
   std::mutex mu;
+  std::mutex closing;               ///< held through close()
   std::condition_variable changed;  ///< appends and closes, for tails
   std::uint32_t tail_waiters = 0;   ///< tails blocked on `changed`: appends notify only when there are some
   std::atomic<std::uint64_t> appended_through{0};  ///< next_seq after the last append, for spinning tails
@@ -213,6 +214,7 @@ struct RedexFile::State {
   std::unique_ptr<SegmentLog> log;
   std::uint64_t unsynced = 0;
   bool dirty = false;
+  int detached_syncs = 0;  ///< fdatasyncs running without `mu`
   bool closed = false;
   std::uint64_t corrupt = 0;
   std::thread syncer;               ///< fsync_interval: fdatasync when dirty
@@ -290,8 +292,33 @@ struct RedexFile::State {
     throw error;
   }
 
+  // What was written so far made durable in the syncer's thread without
+  // holding `mu` (held by `lock` on entry and on return): appends go on
+  // meanwhile and mark the file dirty again.
+  void sync_detached(std::unique_lock<std::mutex>& lock) {
+    SegmentLog::DetachedSync sync = log->detach_sync();
+    dirty = false;
+    unsynced = 0;
+    detached_syncs += 1;
+    lock.unlock();
+    std::optional<Error> failure;
+    try {
+      sync.run();
+    } catch (const Error& e) {
+      failure = e;
+    }
+    lock.lock();
+    detached_syncs -= 1;
+    if (failure) {
+      dirty = true;
+      throw *failure;
+    }
+  }
+
   void sync_now() {
-    if (!log || !dirty) return;
+    // A detached sync in flight may not have reached the disk yet: this one
+    // waits for what it covers too.
+    if (!log || (!dirty && detached_syncs == 0)) return;
     log->sync();
     dirty = false;
     unsynced = 0;
@@ -335,9 +362,9 @@ std::shared_ptr<RedexFile> RedexFile::open(const std::string& name, const FileOp
       std::unique_lock lock(raw->mu);
       while (!raw->closed) {
         raw->stop_syncer.wait_for(lock, interval);
-        if (raw->closed) break;
+        if (raw->closed || !raw->dirty) continue;
         try {
-          raw->sync_now();
+          raw->sync_detached(lock);
         } catch (const Error& e) {
           raw->sync_error = e;
         }
@@ -406,23 +433,19 @@ void RedexFile::sync() {
 }
 
 void RedexFile::close() {
-  std::optional<Error> failure;
+  const std::lock_guard closing(state_->closing);  // a second close() returns when the first is done
   {
     std::lock_guard lock(state_->mu);
     if (state_->closed) return;
     state_->closed = true;  // first: whatever the sync below does, the file is closed and its thread stops
     closed_ = true;
-    try {
-      state_->raise_sync_error();
-      state_->sync_now();
-    } catch (const Error& e) {
-      failure = e;
-    }
     state_->changed.notify_all();
     state_->stop_syncer.notify_all();
   }
-  if (state_->syncer.joinable()) state_->syncer.join();
-  if (failure) throw *failure;
+  if (state_->syncer.joinable()) state_->syncer.join();  // after the sync it may have in flight, and its error
+  std::lock_guard lock(state_->mu);
+  state_->raise_sync_error();
+  state_->sync_now();
 }
 
 bool RedexFile::closed() const noexcept { return closed_.load(); }

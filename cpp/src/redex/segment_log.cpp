@@ -241,6 +241,18 @@ void SegmentLog::sync() {
   if (::fdatasync(fd_) != 0) throw_io("fdatasync", segments_.back().path);
 }
 
+SegmentLog::DetachedSync SegmentLog::detach_sync() const {
+  const int fd = ::fcntl(fd_, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) throw_io("dup", segments_.back().path);
+  return {fd, segments_.back().path};
+}
+
+SegmentLog::DetachedSync::~DetachedSync() { ::close(fd_); }
+
+void SegmentLog::DetachedSync::run() {
+  if (::fdatasync(fd_) != 0) throw_io("fdatasync", path_);
+}
+
 void SegmentLog::drop_before(std::uint64_t first_retained) {
   while (segments_.size() > 1 && (segments_.front().records == 0 || segments_.front().last_seq < first_retained)) {
     std::error_code ignored;

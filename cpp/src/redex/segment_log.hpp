@@ -44,6 +44,24 @@ class SegmentLog {
   // Writes the records (seqs increasing) with one writev per 512 records.
   void append(std::span<const RecordView> records);
   void sync();  ///< fdatasync of the active segment
+
+  // The active segment's fdatasync, to run without the file's lock: appends
+  // go on meanwhile (a rotation syncs the segment it leaves). It holds a
+  // descriptor of its own, which run() syncs and closes; Error(Redex, "io:
+  // ...") when the sync fails.
+  class DetachedSync {
+   public:
+    DetachedSync(int fd, std::filesystem::path path) : fd_(fd), path_(std::move(path)) {}
+    DetachedSync(const DetachedSync&) = delete;
+    DetachedSync& operator=(const DetachedSync&) = delete;
+    ~DetachedSync();
+    void run();
+
+   private:
+    int fd_;
+    std::filesystem::path path_;
+  };
+  DetachedSync detach_sync() const;
   // Deletes whole segments every record of which has a seq below `first_retained`.
   void drop_before(std::uint64_t first_retained);
   std::uint64_t corrupt_records() const noexcept { return corrupt_; }
