@@ -339,7 +339,7 @@ std::uint32_t Event::checksum() const noexcept {
 }
 
 RedexFile::RedexFile(std::string name, const FileOptions& options)
-    : name_(std::move(name)), state_(std::make_unique<State>()) {
+    : name_(std::move(name)), persistent_(options.persistent), state_(std::make_unique<State>()) {
   state_->options = options;
 }
 

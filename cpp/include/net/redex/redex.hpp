@@ -96,6 +96,7 @@ class RedexFile : public std::enable_shared_from_this<RedexFile> {
   bool closed() const noexcept;           ///< without the file's lock (which a sync may hold)
   std::uint64_t corrupt_records() const;  ///< records recovery skipped as damaged
   const std::string& name() const noexcept { return name_; }
+  bool persistent() const noexcept { return persistent_; }  ///< its appends make system calls
 
  private:
   friend class Tail;
@@ -103,6 +104,7 @@ class RedexFile : public std::enable_shared_from_this<RedexFile> {
   RedexFile(std::string name, const FileOptions& options);
 
   std::string name_;
+  bool persistent_;
   std::unique_ptr<State> state_;
   std::atomic<bool> closed_{false};  ///< mirrors the state's flag, set under its lock
 };
