@@ -208,7 +208,7 @@ TEST_CASE("channels: subscribe, publish to every subscriber, receive, unsubscrib
   CHECK(received(second, "chan/a", 1) == std::vector<std::string>{"again"});
 }
 
-TEST_CASE("channels: inbox opens are counted; after the last close messages go to poll()", "[channel][mesh]") {
+TEST_CASE("channels: inbox opens are counted, and after the last close messages go to poll()", "[channel][mesh]") {
   Node publisher, subscriber;
   connect_all(publisher, {&subscriber});
   publisher.channels.register_channel(named("shared"));
