@@ -387,6 +387,7 @@ void init_mesh(nb::module_& m) {
             const auto wait = timeout_ms.is_none() ? 0 : to_unsigned(timeout_ms, "poll", "timeout_ms", UINT32_MAX);
             const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait);
             std::vector<bus::StoredEvent> events;
+            if (count == 0) return stored_event_list(std::move(events));  // nothing to wait for
             wait_interruptibly([&](auto slice) {
               const auto left = std::max<std::chrono::nanoseconds>(deadline - std::chrono::steady_clock::now(), {});
               events = with_context("poll",

@@ -732,6 +732,9 @@ def test_poll_with_a_timeout_waits_for_the_first_event(pair):
     events = b.poll(10, timeout_ms=5000)
     assert [e.raw for e in events] == ["late"]
     assert time.monotonic() - started < 2.0
+    started = time.monotonic()
+    assert b.poll(0, timeout_ms=60_000) == []  # nothing to wait for
+    assert time.monotonic() - started < 0.5
     with pytest.raises(TypeError):
         b.poll(10, timeout_ms="1")
     with pytest.raises(OverflowError):

@@ -88,7 +88,7 @@ struct Roster {
 
 struct Inbox {
   std::deque<ChannelMessage> messages;
-  std::size_t openers = 0;  ///< open_inbox calls not closed yet; receive() alone opens one with none
+  std::size_t openers = 0;  ///< open_inbox calls not closed yet
 };
 
 }  // namespace
@@ -493,7 +493,9 @@ std::vector<ChannelMessage> Channels::receive(const std::string& channel, std::s
                                               std::chrono::nanoseconds wait) {
   check_channel_name(channel);
   std::unique_lock lock(impl_->inbox_mu);
-  auto* inbox = &impl_->inboxes[channel];
+  const auto open = impl_->inboxes.find(channel);
+  if (open == impl_->inboxes.end()) return {};  // not opened, or closed (by another thread, maybe)
+  auto* inbox = &open->second;
   if (inbox->messages.empty() && wait.count() > 0) {
     impl_->inbox_filled.wait_for(lock, wait, [&] {
       const auto it = impl_->inboxes.find(channel);

@@ -215,6 +215,7 @@ struct RedexFile::State {
   std::uint64_t unsynced = 0;
   bool dirty = false;
   int detached_syncs = 0;  ///< fdatasyncs running without `mu`
+  std::condition_variable detached_done;
   bool closed = false;
   std::uint64_t corrupt = 0;
   std::thread syncer;               ///< fsync_interval: fdatasync when dirty
@@ -311,14 +312,21 @@ struct RedexFile::State {
     detached_syncs -= 1;
     if (failure) {
       dirty = true;
-      throw *failure;
+      sync_error = *failure;
     }
+    detached_done.notify_all();
   }
 
-  void sync_now() {
-    // A detached sync in flight may not have reached the disk yet: this one
-    // waits for what it covers too.
-    if (!log || (!dirty && detached_syncs == 0)) return;
+  // fdatasync under `mu` (held by `lock`), after any detached sync in flight
+  // has ended: the data that one covered is on disk, or its error raised here.
+  void sync_now(std::unique_lock<std::mutex>& lock) {
+    detached_done.wait(lock, [&] { return detached_syncs == 0; });
+    raise_sync_error();
+    sync_now();
+  }
+
+  void sync_now() {  // no detached sync can be in flight
+    if (!log || !dirty) return;
     log->sync();
     dirty = false;
     unsynced = 0;
@@ -365,7 +373,7 @@ std::shared_ptr<RedexFile> RedexFile::open(const std::string& name, const FileOp
         if (raw->closed || !raw->dirty) continue;
         try {
           raw->sync_detached(lock);
-        } catch (const Error& e) {
+        } catch (const Error& e) {  // opening the descriptor failed
           raw->sync_error = e;
         }
       }
@@ -426,10 +434,9 @@ std::unique_ptr<Tail> RedexFile::tail(std::uint64_t from_seq) {
 }
 
 void RedexFile::sync() {
-  std::lock_guard lock(state_->mu);
+  std::unique_lock lock(state_->mu);
   if (state_->closed) throw_closed();
-  state_->raise_sync_error();
-  state_->sync_now();
+  state_->sync_now(lock);
 }
 
 void RedexFile::close() {

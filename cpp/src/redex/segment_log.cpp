@@ -164,7 +164,7 @@ void SegmentLog::recover(Segment& segment, bool last, std::vector<Record>& out) 
 
 void SegmentLog::open_active(std::uint64_t first_seq) {
   if (fd_ >= 0) {
-    ::fdatasync(fd_);
+    if (::fdatasync(fd_) != 0) throw_io("fdatasync", segments_.back().path);  // the segment it leaves
     ::close(fd_);
   }
   Segment segment{directory_ / segment_name(first_seq), first_seq, 0, 0};
@@ -242,8 +242,11 @@ void SegmentLog::sync() {
 }
 
 SegmentLog::DetachedSync SegmentLog::detach_sync() const {
-  const int fd = ::fcntl(fd_, F_DUPFD_CLOEXEC, 0);
-  if (fd < 0) throw_io("dup", segments_.back().path);
+  // A description of its own, not a dup: the kernel reports a writeback
+  // error once per open file description, and this one must not take it
+  // from a sync through fd_.
+  const int fd = ::open(segments_.back().path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) throw_io("open", segments_.back().path);
   return {fd, segments_.back().path};
 }
 

@@ -47,8 +47,9 @@ class SegmentLog {
 
   // The active segment's fdatasync, to run without the file's lock: appends
   // go on meanwhile (a rotation syncs the segment it leaves). It holds a
-  // descriptor of its own, which run() syncs and closes; Error(Redex, "io:
-  // ...") when the sync fails.
+  // descriptor of the segment opened for it, which run() syncs and the
+  // destructor closes; run() throws Error(Redex, "io: ...") when the sync
+  // fails.
   class DetachedSync {
    public:
     DetachedSync(int fd, std::filesystem::path path) : fd_(fd), path_(std::move(path)) {}

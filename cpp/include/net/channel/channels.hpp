@@ -89,7 +89,7 @@ class Channels {
   void open_inbox(const std::string& channel);
   void close_inbox(const std::string& channel);
   // Up to `limit` messages of the channel's inbox, waiting up to `wait` for
-  // the first; opens the inbox if needed.
+  // the first; none at once when the inbox is not open.
   std::vector<ChannelMessage> receive(const std::string& channel, std::size_t limit, std::chrono::nanoseconds wait);
   ChannelCounters counters() const;
   // Current subscribers of one of our channels.
