@@ -68,11 +68,12 @@ std::optional<mesh::TwoNodeConfig> two_node_config_from(const Arguments& argumen
       value_error("Invalid net_reliability: " + *reliability + ". Use 'none', 'light' or 'full'");
     }
   }
-  if (const auto ms = arguments.get_unsigned("net_heartbeat_interval_ms", UINT64_MAX)) {
-    config.heartbeat_interval = capped_milliseconds(*ms);
-  }
-  if (const auto ms = arguments.get_unsigned("net_session_timeout_ms", UINT64_MAX)) {
-    config.session_timeout = capped_milliseconds(*ms);
+  const auto heartbeat_ms = arguments.get_unsigned("net_heartbeat_interval_ms", UINT64_MAX);
+  const auto session_ms = arguments.get_unsigned("net_session_timeout_ms", UINT64_MAX);
+  if (heartbeat_ms) config.heartbeat_interval = capped_milliseconds(*heartbeat_ms);
+  if (session_ms) config.session_timeout = capped_milliseconds(*session_ms);
+  if (heartbeat_ms && session_ms && *session_ms > *heartbeat_ms) {  // still longer, as given, once both are capped
+    config.session_timeout = std::max(config.session_timeout, config.heartbeat_interval + std::chrono::milliseconds(1));
   }
   arguments.get_bool("net_batched_io");  // always batched here (sendmmsg/recvmmsg); type-checked only
   if (const auto pool = arguments.get_unsigned("net_packet_pool_size", UINT64_MAX);

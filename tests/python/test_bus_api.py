@@ -191,6 +191,24 @@ def test_keywords_of_unselected_adapters_are_ignored(make_bus):
     assert raws(bus.poll(10).events) == ["{}"]
 
 
+def test_two_node_intervals_beyond_the_cap_keep_their_order():
+    # Durations are capped at 2**40 ms; a session timeout given longer than the heartbeat stays
+    # longer (both capped equal, the configuration was refused).
+    keys = net.generate_net_keypair()
+    bus = net.Net(
+        num_shards=1,
+        net_bind_addr="127.0.0.1:0",
+        net_peer_addr="127.0.0.1:9",
+        net_psk="42" * 32,
+        net_role="responder",
+        net_secret_key=keys.secret_key,
+        net_public_key=keys.public_key,
+        net_heartbeat_interval_ms=2**62,
+        net_session_timeout_ms=2**64 - 1,
+    )
+    bus.shutdown()
+
+
 # --- ingest ---------------------------------------------------------------------------
 
 
