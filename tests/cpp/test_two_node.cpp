@@ -113,3 +113,17 @@ TEST_CASE("two-node: the initiator handshakes again after the responder restarts
   std::sort(expected.begin(), expected.end());
   CHECK(received == expected);
 }
+
+TEST_CASE("two-node: shutdown with no peer waits to flush only what is pending", "[two_node]") {
+  Pair pair;
+  auto idle = pair.responder(TwoNodeReliability::None);
+  auto started = std::chrono::steady_clock::now();
+  idle->shutdown();  // nothing to hand over: it once waited the whole final flush (2 s)
+  CHECK(std::chrono::steady_clock::now() - started < 1s);
+
+  auto pending = pair.responder(TwoNodeReliability::None);
+  pending->ingest("never sent");
+  started = std::chrono::steady_clock::now();
+  pending->shutdown();  // tries for the final flush, then counts it lost
+  CHECK(std::chrono::steady_clock::now() - started >= 1s);
+}

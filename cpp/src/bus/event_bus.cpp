@@ -102,6 +102,14 @@ struct EventBus::Impl {
     return {progress, refused};
   }
 
+  // Whether shards first, first + step, ... hold events the adapter has not taken.
+  bool has_undelivered(std::size_t first, std::size_t step) const {
+    for (std::size_t s = first; s < shards.size(); s += step) {
+      if (shards[s]->bounds().head > undelivered[s]) return true;
+    }
+    return false;
+  }
+
   // Hands ring contents to the adapter, backing off while it refuses. After
   // shutdown() it keeps going until the rings are empty or kFinalFlush passed
   // without progress. Serves shards first, first + step, ...
@@ -115,7 +123,7 @@ struct EventBus::Impl {
       if (adapter->ready()) {
         std::tie(progress, refused) = drain_once(batch, first, step, give_up);
       } else {
-        refused = true;
+        refused = has_undelivered(first, step);  // with nothing waiting, a shutdown need not wait for it
       }
       batch.clear();  // releases the chunks
       std::chrono::microseconds wait = kDrainIdle;
