@@ -272,7 +272,8 @@ def pair(make_pair) -> tuple[net.NetMesh, net.NetMesh]:
 class Gate:
     """A UDP forwarder on 127.0.0.1 between two meshes that can hold back the packets going
     to `near` (e.g. credit grants) until `release()`: it makes "the grant has not arrived yet"
-    deterministic. `near` talks to the gate's `address` as if it were `far`."""
+    deterministic; and can lose what `near` sends (`drop`). `near` talks to the gate's `address`
+    as if it were `far`."""
 
     def __init__(self, near: str, far: str):
         self.near, self.far = _socket_address(near), _socket_address(far)
@@ -282,6 +283,7 @@ class Gate:
         self.address = f"127.0.0.1:{self.socket.getsockname()[1]}"
         self.lock = threading.Lock()
         self.holding = False
+        self.dropping = False
         self.held: list[bytes] = []
         self.closed = threading.Event()
         self.thread = threading.Thread(target=self._forward, daemon=True)
@@ -292,8 +294,10 @@ class Gate:
             try:
                 datagram, source = self.socket.recvfrom(65536)
                 with self.lock:
-                    if source == self.near:
+                    if source == self.near and not self.dropping:
                         self.socket.sendto(datagram, self.far)
+                    elif source == self.near:
+                        pass  # lost on the way
                     elif source == self.far and self.holding:
                         self.held.append(datagram)
                     elif source == self.far:
@@ -311,6 +315,11 @@ class Gate:
             for datagram in self.held:
                 self.socket.sendto(datagram, self.near)
             self.held.clear()
+
+    def drop(self, dropping: bool) -> None:
+        """Loses (or stops losing) everything `near` sends."""
+        with self.lock:
+            self.dropping = dropping
 
     def held_count(self) -> int:
         with self.lock:

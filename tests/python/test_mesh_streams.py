@@ -277,6 +277,64 @@ def test_send_blocking_to_a_stalled_peer_ends_at_ctrl_c(gated_pair):
     assert a.stream_stats(b.node_id, 1).tx_seq == 1
 
 
+def test_credit_of_a_lost_packet_comes_back(gated_pair):
+    """A lost fire-and-forget packet is never granted: a credit probe answered without progress
+    restores the window (the stream stayed short of it for good)."""
+    a, b, gate = gated_pair()
+    stream = a.open_stream(b.node_id, 1, window_bytes=1000)
+    gate.drop(True)
+    a.send_on_stream(stream, [b"lost" * 125])
+    time.sleep(0.05)
+    gate.drop(False)
+    for i in range(3):
+        a.send_with_retry(stream, [b"%d" % i * 500])
+    assert raws(poll_until(b, 3)) == ["0" * 500, "1" * 500, "2" * 500]
+
+
+def test_a_stream_the_receiver_closed_keeps_flowing(pair):
+    """The receiver's close starts its count again from 0; the sender's grants once stopped
+    adding credit for good."""
+    a, b = pair
+    stream = a.open_stream(b.node_id, 5, window_bytes=1000)
+    a.send_on_stream(stream, [b"before" * 80])
+    assert len(poll_until(b, 1)) == 1
+    wait_until(lambda: a.stream_stats(b.node_id, 5).tx_credit_remaining == 1000, what="grant")
+    b.close_stream(a.node_id, 5)
+    for i in range(4):
+        a.send_with_retry(stream, [b"%d" % i * 500])
+    assert raws(poll_until(b, 4)) == [str(i) * 500 for i in range(4)]
+
+
+def test_a_large_event_arrives_while_another_thread_sends_on_the_session(pair):
+    """An event of 1,200+ packets and a thread sending small events on the same session: the
+    large one's packets once took their counters all at once and reached the wire after the
+    small ones had moved the peer's replay window (1,024) past them, and were dropped."""
+    a, b = pair
+    large, small = (
+        a.open_stream(b.node_id, 1, window_bytes=0),
+        a.open_stream(b.node_id, 2, window_bytes=0),
+    )
+    stop = threading.Event()
+
+    def chatter() -> None:
+        while not stop.is_set():
+            a.send_on_stream(small, [b"s"])
+
+    thread = threading.Thread(target=chatter)
+    thread.start()
+    try:
+        time.sleep(0.02)
+        a.send_on_stream(large, [bytes(10_000_000)])
+    finally:
+        stop.set()
+        thread.join()
+    wait_until(
+        lambda: any(len(e.raw) > 1000 for e in b.poll(1_000_000)),
+        timeout=5.0,
+        what="the large event",
+    )
+
+
 @pytest.mark.parametrize("max_retries", [0, 2])
 def test_send_with_retry_gives_up_after_max_retries(gated_pair, max_retries):
     a, b, gate = gated_pair()

@@ -53,7 +53,8 @@ constexpr std::int64_t kGapAckHoldoffNs = 2'000'000;              ///< at most o
 constexpr std::int64_t kStaleGapNs = 10'000'000'000;              ///< a sender that never resends (the original's)
 constexpr std::int64_t kAckSilenceNs = 1'000'000'000;             ///< no ack at all for 1 s: a peer that never acks
 constexpr const char* kWouldBlock = "stream would block (queue full)";  ///< the original's backpressure text
-constexpr std::int64_t kCreditProbeNs = 50'000'000;                     ///< starved and no grant for 50 ms: probe
+constexpr std::size_t kSealAhead = 64;  ///< datagrams sealed before they are sent (the replay window is 1024)
+constexpr std::int64_t kCreditProbeNs = 50'000'000;  ///< starved and no grant for 50 ms: probe
 
 std::int64_t now_ns() noexcept { return static_cast<std::int64_t>(monotonic_ns()); }
 
@@ -470,12 +471,20 @@ struct MeshNode::Impl {
     if (it == session.streams.end()) return true;
     StreamState& stream = it->second;
     ++stream.credit_grants_received;
-    stream.last_grant_ns = now;
+    const std::int64_t previous_grant_ns = std::exchange(stream.last_grant_ns, now);
     const std::uint64_t total = std::min(grant->total_consumed, stream.tx_bytes_sent);
     if (total > stream.highest_grant) {
       stream.tx_credit = std::min<std::int64_t>(
           stream.tx_credit + static_cast<std::int64_t>(total - stream.highest_grant), stream.options.window_bytes);
       stream.highest_grant = total;
+      credit_granted.notify_all();
+    } else if (stream.credit_starved && stream.last_probe_ns > previous_grant_ns) {
+      // The answer to a credit probe, without progress: the receiver has all
+      // it will get of what was sent (a fire-and-forget packet was lost) or
+      // counts from 0 again (it closed the stream). Either way no grant would
+      // ever return the rest: start again from its count with the whole window.
+      stream.highest_grant = total;
+      stream.tx_credit = stream.options.window_bytes;
       credit_granted.notify_all();
     }
     return true;
@@ -496,21 +505,29 @@ struct MeshNode::Impl {
     const auto ack = wire::ReliabilityAck::decode(plaintext);
     if (!ack) return false;
     const auto it = session.streams.find(header.stream_id);
-    if (it == session.streams.end()) return true;
-    StreamState& stream = it->second;
-    if (ack->next_expected == 0 && ack->highest_received == 0) {  // a credit probe: grant again
-      if (stream.options.window_bytes > 0 && stream.rx_consumed > 0) send_grant(session, header.stream_id, stream);
+    if (ack->next_expected == 0 && ack->highest_received == 0) {  // a credit probe: grant what we got, 0 if nothing
+      if (it != session.streams.end() && it->second.options.window_bytes > 0) {
+        send_grant(session, header.stream_id, it->second);
+      } else if (it == session.streams.end() && !config.two_node) {
+        send_grant(session, header.stream_id, std::uint64_t{0});
+      }
       return true;
     }
+    if (it == session.streams.end()) return true;
+    StreamState& stream = it->second;
     session.peer_acks = true;
     session.peer_never_acks = false;
     resend(session, stream.retransmit.on_ack(*ack, now));
     return true;
   }
 
-  void send_grant(Session& session, std::uint64_t stream_id, StreamState& stream) {
-    const auto grant = wire::StreamWindowGrant{stream_id, stream.rx_consumed}.encode();
+  void send_grant(Session& session, std::uint64_t stream_id, std::uint64_t consumed) {
+    const auto grant = wire::StreamWindowGrant{stream_id, consumed}.encode();
     enqueue_control(session, wire::subprotocol::kStreamWindow, wire::kGrantStreamId, session.grant_sequence++, grant);
+  }
+
+  void send_grant(Session& session, std::uint64_t stream_id, StreamState& stream) {
+    send_grant(session, stream_id, stream.rx_consumed);
     ++stream.credit_grants_sent;
   }
 
@@ -1192,28 +1209,45 @@ struct MeshNode::Impl {
     return out;
   }
 
-  // Seals every packet and sends them in one batch (no lock held). Returns
-  // the indexes of the outgoings not sent whole; their unsent credit is
-  // given back to their streams.
+  // Seals the packets and sends them (no lock held), kSealAhead datagrams at
+  // a time: a TX counter taken must reach the wire before other sends on the
+  // session (other threads, the reactor) push the peer's replay window past
+  // it, or the peer drops it as a replay. Returns the indexes of the
+  // outgoings not sent whole; their unsent credit is given back to their
+  // streams.
   std::vector<std::size_t> transmit(std::span<const Outgoing> batch) {
     // One buffer for the whole batch, not zeroed: sealing writes every byte.
     std::size_t total = 0;
+    std::size_t packets = 0;
     for (const auto& outgoing : batch) {
       for (const auto& packet : outgoing.packets) total += datagram_size(*outgoing.session, *packet);
+      packets += outgoing.packets.size();
     }
     const auto buffer = std::make_unique_for_overwrite<std::uint8_t[]>(total);
     std::vector<transport::Datagram> list;
+    list.reserve(std::min(packets, kSealAhead));
     std::uint8_t* at = buffer.get();
+    std::size_t sent = 0;
+    const auto send_list = [&] {
+      const std::size_t accepted = reactor->send(list);
+      sent += accepted;
+      const bool whole = accepted == list.size();
+      list.clear();
+      return whole;
+    };
+    bool sending = true;
     for (const auto& outgoing : batch) {
       for (const auto& packet : outgoing.packets) {
+        if (list.size() == kSealAhead && !(sending = send_list())) break;
         const std::size_t size = datagram_size(*outgoing.session, *packet);
         seal_to(*outgoing.session, identity::routing_id(node_id), *packet, at);
         list.push_back({ByteView(at, size), outgoing.destination});
         at += size;
       }
+      if (!sending) break;
     }
-    std::size_t sent = reactor->send(list);
-    if (sent == list.size()) return {};
+    if (sending && !list.empty()) send_list();
+    if (sent == packets) return {};
     std::vector<std::size_t> failed;
     std::lock_guard lock(mu);
     for (std::size_t index = 0; index < batch.size(); ++index) {
