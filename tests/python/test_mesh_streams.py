@@ -335,6 +335,20 @@ def test_a_large_event_arrives_while_another_thread_sends_on_the_session(pair):
     )
 
 
+def test_a_session_keeps_at_most_4096_streams(pair):
+    """REFERENCE §3.7 max_streams: a peer making up stream ids evicts its own idlest, instead of
+    growing the receiver's memory (and the work of its every tick) without end."""
+    a, b = pair
+    for stream_id in range(1, 4098):
+        a.send_on_stream(a.open_stream(b.node_id, stream_id), [b"x"])
+        if stream_id % 512 == 0:
+            assert len(poll_until(b, 512)) == 512
+    assert len(poll_until(b, 4097 % 512)) == 4097 % 512
+    assert b.stream_stats(a.node_id, 1) is None  # the idlest went
+    assert b.stream_stats(a.node_id, 4097) is not None
+    assert a.stream_stats(b.node_id, 1) is None  # the sender's side is bounded too
+
+
 @pytest.mark.parametrize("max_retries", [0, 2])
 def test_send_with_retry_gives_up_after_max_retries(gated_pair, max_retries):
     a, b, gate = gated_pair()

@@ -53,6 +53,7 @@ constexpr std::int64_t kGapAckHoldoffNs = 2'000'000;              ///< at most o
 constexpr std::int64_t kStaleGapNs = 10'000'000'000;              ///< a sender that never resends (the original's)
 constexpr std::int64_t kAckSilenceNs = 1'000'000'000;             ///< no ack at all for 1 s: a peer that never acks
 constexpr const char* kWouldBlock = "stream would block (queue full)";  ///< the original's backpressure text
+constexpr std::size_t kMaxStreams = 4096;                               ///< per session (the original's max_streams)
 constexpr std::size_t kSealAhead = 64;  ///< datagrams sealed before they are sent (the replay window is 1024)
 constexpr std::int64_t kCreditProbeNs = 50'000'000;  ///< starved and no grant for 50 ms: probe
 
@@ -497,8 +498,24 @@ struct MeshNode::Impl {
       it->second.reorder.set_ordered(config.ordered_reliable);
       it->second.tx_credit = it->second.options.window_bytes;
       it->second.last_activity_ns = now;
+      evict_beyond_max_streams(session, stream_id);
     }
     return it->second;
+  }
+
+  // A session keeps at most kMaxStreams streams (REFERENCE §3.7): past it,
+  // the one idle the longest goes (not `kept`, just created). A peer making
+  // up stream ids cannot grow a node's memory, nor its ticks' work, for ever.
+  static void evict_beyond_max_streams(Session& session, std::uint64_t kept) {
+    if (session.streams.size() <= kMaxStreams) return;
+    auto oldest = session.streams.end();
+    for (auto it = session.streams.begin(); it != session.streams.end(); ++it) {
+      if (it->first != kept &&
+          (oldest == session.streams.end() || it->second.last_activity_ns < oldest->second.last_activity_ns)) {
+        oldest = it;
+      }
+    }
+    session.streams.erase(oldest);
   }
 
   bool on_ack(Session& session, const Bytes& plaintext, const wire::PacketHeader& header, std::int64_t now) {
@@ -1046,6 +1063,7 @@ struct MeshNode::Impl {
       stream->second.tx_credit = options.window_bytes;
       stream->second.last_activity_ns = now_ns();
       session.closed_streams.erase(stream_id);
+      if (inserted) evict_beyond_max_streams(session, stream_id);
     }
     return {peer_node_id, stream_id, stream->second.epoch};
   }
