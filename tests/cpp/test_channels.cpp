@@ -219,8 +219,8 @@ TEST_CASE("channels: inbox opens are counted, and after the last close messages 
   publisher.channels.publish("shared", as_bytes(std::string_view("kept")));
   CHECK(received(subscriber, "shared", 1) == std::vector<std::string>{"kept"});
   CHECK(subscriber.mesh.poll(10).empty());
-  subscriber.channels.close_inbox("shared");  // the last
-  subscriber.channels.close_inbox("shared");  // nothing left to close
+  subscriber.channels.close_inbox("shared");                       // the last
+  subscriber.channels.close_inbox("shared");                       // nothing left to close
   CHECK(subscriber.channels.receive("shared", 10, 50ms).empty());  // opens nothing (it once did, with no opener)
   publisher.channels.publish("shared", as_bytes(std::string_view("polled")));
   std::vector<std::string> polled;

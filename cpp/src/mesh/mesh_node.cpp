@@ -363,6 +363,7 @@ struct MeshNode::Impl {
     }
     sessions.erase(it);
     peer_changes.emplace_back(peer_node_id, false);
+    credit_granted.notify_all();  // a sender waiting on it finds its stream gone
   }
 
   std::shared_ptr<Session> session_for(std::uint64_t session_id, const SocketAddress& from) const {
@@ -1466,7 +1467,10 @@ void MeshNode::close_stream(std::uint64_t peer_node_id, std::uint64_t stream_id)
   impl_->check_open();
   const auto it = impl_->sessions.find(peer_node_id);
   if (it == impl_->sessions.end()) return;
-  if (it->second->streams.erase(stream_id) > 0) it->second->closed_streams[stream_id] = now_ns();
+  if (it->second->streams.erase(stream_id) > 0) {
+    it->second->closed_streams[stream_id] = now_ns();
+    impl_->credit_granted.notify_all();  // a sender waiting on it finds its stream gone
+  }
 }
 
 void MeshNode::send_on_stream(const StreamHandle& handle, std::span<const ByteView> events) {
@@ -1635,7 +1639,11 @@ void MeshNode::shutdown() {
   std::lock_guard lock(impl_->mu);
   impl_->sessions.clear();
   impl_->peer_by_address.clear();
+  // Again under the lock: a waiter that checked shut_down just before it was
+  // set, and was not asleep yet for the notifications above, is now.
   impl_->handshake_done.notify_all();
+  impl_->credit_granted.notify_all();
+  impl_->events_arrived.notify_all();
 }
 
 bool MeshNode::is_shut_down() const noexcept { return impl_->shut_down.load(); }
