@@ -768,6 +768,26 @@ def test_intervals_up_to_2_to_the_64_mean_a_long_time_not_a_busy_loop(make_mesh)
     assert cpu_seconds_while_idle(0.5) < 0.2
 
 
+def resident_kib() -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS"))
+
+
+def test_handshakes_from_a_flood_of_sources_do_not_grow_memory(make_mesh):
+    # Handshake packets are unauthenticated: each source's pacing window cost a map entry, kept
+    # for good before start() and swept once a heartbeat after (about 100 B a source).
+    mesh = make_mesh()
+    host, port = mesh_address(mesh).rsplit(":", 1)
+    header = bytearray(64)
+    header[0:2], header[2], header[3] = b"\x45\x4e", 1, 0x10  # magic, version, handshake flag
+    before = resident_kib()
+    for _ in range(60_000):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as source:
+            source.sendto(bytes(header), (host, int(port)))
+    time.sleep(0.3)
+    assert resident_kib() - before < 2_500
+
+
 def test_max_datagram_is_validated():
     for bad in (575, 65508):
         with pytest.raises(

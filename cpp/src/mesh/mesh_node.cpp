@@ -44,6 +44,7 @@ constexpr std::int64_t kGrantQuarantineNs = 2'000'000'000;
 constexpr std::int64_t kPingwaveDedupNs = 10'000'000'000;
 constexpr std::int64_t kStreamIdleNs = 300'000'000'000;
 constexpr int kHandshakesPerSecond = 5;
+constexpr std::size_t kMaxPacedSources = 4096;  ///< handshake sources paced at once (a flood's are refused)
 constexpr std::size_t kMaxEarlyHandshakes = 16;
 constexpr std::size_t kMaxReassemblyBytes = 256u << 20;           ///< per session, incomplete events
 constexpr int kFailureMisses = 3;                                 ///< session timeouts of silence -> Failed
@@ -378,6 +379,12 @@ struct MeshNode::Impl {
   }
 
   bool pace_handshake(const SocketAddress& from, std::int64_t now) {
+    if (pacers.size() >= kMaxPacedSources && !pacers.contains(from)) {
+      // A flood from many sources (handshake packets are not authenticated
+      // yet): forget the windows that ended, and refuse new sources while it lasts.
+      std::erase_if(pacers, [&](const auto& entry) { return now - entry.second.window_start_ns > 1'000'000'000; });
+      if (pacers.size() >= kMaxPacedSources) return false;
+    }
     HandshakePacer& pacer = pacers[from];
     if (now - pacer.window_start_ns > 1'000'000'000) pacer = {now, 0};
     return ++pacer.count <= kHandshakesPerSecond;
