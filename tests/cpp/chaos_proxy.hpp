@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "net/transport/socket_address.hpp"
+#include "net/wire/packet_header.hpp"
 
 namespace net::test {
 
@@ -48,6 +49,10 @@ class ChaosProxy {
   void partition(bool on) { partitioned_ = on; }
   // Drops everything from the target back to the client while set.
   void block_return_path(bool on) { return_blocked_ = on; }
+  // Drops the target's reliability acks (header flag NACK; the header is not
+  // encrypted) while set: the target then looks like the original's nodes,
+  // which receive, grant and send heartbeats but never ack.
+  void block_acks(bool on) { acks_blocked_ = on; }
   std::uint64_t dropped() const { return dropped_; }
   std::uint64_t duplicated() const { return duplicated_; }
 
@@ -77,7 +82,10 @@ class ChaosProxy {
           if (!(source == target_)) client_ = source;
           const transport::SocketAddress to = source == target_ ? client_ : target_;
           const std::vector<std::uint8_t> bytes(buffer.begin(), buffer.begin() + size);
-          if (partitioned_ || (return_blocked_ && source == target_) || chance(random_) < settings_.drop) {
+          const auto header = wire::PacketHeader::decode(ByteView(bytes.data(), bytes.size()));
+          const bool ack = header && header->has(wire::flags::kNack);
+          if (partitioned_ || (return_blocked_ && source == target_) || (acks_blocked_ && ack && source == target_) ||
+              chance(random_) < settings_.drop) {
             ++dropped_;
           } else {
             schedule(bytes, to);
@@ -105,6 +113,7 @@ class ChaosProxy {
   std::atomic<bool> stop_{false};
   std::atomic<bool> partitioned_{false};
   std::atomic<bool> return_blocked_{false};
+  std::atomic<bool> acks_blocked_{false};
   std::atomic<std::uint64_t> dropped_{0}, duplicated_{0};
   std::thread thread_;
 };

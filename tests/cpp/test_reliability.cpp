@@ -263,8 +263,10 @@ TEST_CASE("a peer that never acknowledges (the original's nodes) gets no endless
   MeshNode sender(config), receiver(config);
   test::ChaosProxy proxy(receiver.local_address(), {0.0, 0.0, std::chrono::microseconds(0)});
   test::handshake(sender, receiver, proxy.address());
-  proxy.block_return_path(true);  // no ack ever comes back
-  const auto stream = sender.open_stream(receiver.node_id(), 1, {StreamReliability::Reliable, 0, 1});
+  sender.start();
+  receiver.start();
+  proxy.block_acks(true);  // it receives, grants and beats, and no ack ever comes back
+  const auto stream = sender.open_stream(receiver.node_id(), 1, {StreamReliability::Reliable, 65536, 1});
   const std::string event = "unacknowledged";
   const ByteView one[] = {as_bytes(event)};
   for (int i = 0; i < 10; ++i) sender.send_on_stream(stream, one);
@@ -276,4 +278,35 @@ TEST_CASE("a peer that never acknowledges (the original's nodes) gets no endless
   for (int i = 0; i < 10; ++i) sender.send_on_stream(stream, one);
   std::this_thread::sleep_for(300ms);
   CHECK(sender.counters().retransmissions == resent);  // and keeps nothing to resend
+}
+
+TEST_CASE("an outage right after the handshake does not make a peer that acks look like one that never does",
+          "[reliability]") {
+  MeshConfig config;
+  config.bind_address = SocketAddress::parse("127.0.0.1:0");
+  config.psk.fill(7);
+  MeshNode sender(config), receiver(config);
+  test::ChaosProxy proxy(receiver.local_address(), {0.0, 0.0, std::chrono::microseconds(0)});
+  test::handshake(sender, receiver, proxy.address());
+  sender.start();
+  receiver.start();
+  const auto stream = sender.open_stream(receiver.node_id(), 1, {StreamReliability::Reliable, 65536, 1});
+  proxy.partition(true);  // nothing either way for 1.5 s: no ack, and nothing heard
+  const std::string during = "during the outage";
+  const ByteView one[] = {as_bytes(during)};
+  sender.send_on_stream(stream, one);
+  std::this_thread::sleep_for(1500ms);
+  proxy.partition(false);
+  const std::string after = "after it";
+  const ByteView two[] = {as_bytes(after)};
+  sender.send_on_stream(stream, two);
+  std::vector<std::string> received;
+  // Resent, in order, well before the 10 s after which a receiver skips a gap it gave up on.
+  CHECK(test::eventually(
+      [&] {
+        for (const auto& event : receiver.poll(10)) received.emplace_back(event.raw);
+        return received.size() >= 2;
+      },
+      3000ms));
+  CHECK(received == std::vector<std::string>{during, after});
 }

@@ -974,7 +974,13 @@ struct MeshNode::Impl {
           // A gap is reported every tick until it closes: the tail of a burst has no later packets to prompt it.
           if (stream.ack_due || stream.reorder.has_gap()) enqueue_ack(*session, stream_id, stream, now);
           if (stream.retransmit.size() > 0) {
-            if (!session->peer_acks && now - stream.retransmit.oldest_sent_ns() > kAckSilenceNs) {
+            const std::int64_t oldest = stream.retransmit.oldest_sent_ns();
+            // Heard from since (a grant for this stream, or any packet when it has
+            // no credit window), yet no ack: it receives and does not ack. An
+            // outage (nothing heard) is not that, however long.
+            const bool heard_since =
+                stream.options.window_bytes > 0 ? stream.last_grant_ns > oldest : session->last_activity_ns > oldest;
+            if (!session->peer_acks && heard_since && now - oldest > kAckSilenceNs) {
               session->peer_never_acks = true;  // the original's nodes: keep nothing, resend nothing
               stream.retransmit.clear();
             } else {
