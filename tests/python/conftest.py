@@ -316,6 +316,11 @@ class Gate:
                 self.socket.sendto(datagram, self.near)
             self.held.clear()
 
+    def inject(self, datagram: bytes) -> None:
+        """Sends `datagram` to `near` as if `far` had sent it."""
+        with self.lock:
+            self.socket.sendto(datagram, self.near)
+
     def drop(self, dropping: bool) -> None:
         """Loses (or stops losing) everything `near` sends."""
         with self.lock:

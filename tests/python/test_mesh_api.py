@@ -8,6 +8,7 @@ import _thread
 import re
 import resource
 import socket
+import struct
 import threading
 import time
 
@@ -786,6 +787,23 @@ def test_handshakes_from_a_flood_of_sources_do_not_grow_memory(make_mesh):
             source.sendto(bytes(header), (host, int(port)))
     time.sleep(0.3)
     assert resident_kib() - before < 2_500
+
+
+def test_pingwaves_of_made_up_origins_stop_at_the_cap(gated_pair):
+    """Pingwaves are plaintext, accepted from a peer's address: each new origin once added
+    routing and proximity entries without limit (50,000 injected: 17 MB)."""
+    a, _, gate = gated_pair()
+    wave = bytearray(72)
+    for origin in range(1 << 24, (1 << 24) + 20_000):
+        struct.pack_into("<Q", wave, 0, origin)
+        struct.pack_into("<Q", wave, 32, 1)  # seq
+        wave[40], wave[41] = 1, 0  # ttl 1 (not forwarded), hop count 0
+        gate.inject(bytes(wave))
+        if origin % 2000 == 0:
+            time.sleep(0.01)  # within the socket's buffer
+    wait_until(lambda: a.discovered_nodes() >= 16_384, what="the cap reached")
+    time.sleep(0.2)
+    assert a.discovered_nodes() <= 16_384 + 1  # + b itself
 
 
 def test_max_datagram_is_validated():

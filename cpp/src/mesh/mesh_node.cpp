@@ -42,6 +42,7 @@ using namespace std::chrono_literals;
 constexpr std::size_t kPacketOverhead = wire::kHeaderSize + wire::kTagSize;  // 80, also the credit overhead
 constexpr std::int64_t kGrantQuarantineNs = 2'000'000'000;
 constexpr std::int64_t kPingwaveDedupNs = 10'000'000'000;
+constexpr std::size_t kMaxPingwaveOrigins = 16384;  ///< origins a node keeps routes and proximity for
 constexpr std::int64_t kStreamIdleNs = 300'000'000'000;
 constexpr int kHandshakesPerSecond = 5;
 constexpr std::size_t kMaxPacedSources = 4096;  ///< handshake sources paced at once (a flood's are refused)
@@ -899,6 +900,9 @@ struct MeshNode::Impl {
     auto wave = wire::Pingwave::decode(bytes);
     if (!wave || !peer_by_address.contains(from)) return false;
     if (wave->origin_node_id == node_id || wave->hop_count >= 16) return true;
+    // Pingwaves are plaintext: a flood of made-up origins stops at the cap
+    // (known origins go on; entries expire after 3 session timeouts).
+    if (pingwave_seen.size() >= kMaxPingwaveOrigins && !pingwave_seen.contains(wave->origin_node_id)) return true;
     const std::int64_t now = now_ns();
     auto [seen, first] = pingwave_seen.try_emplace(wave->origin_node_id, wave->seq);
     if (!first && wave->seq <= seen->second && now - pingwave_seen_at[wave->origin_node_id] < kPingwaveDedupNs) {
