@@ -51,6 +51,28 @@ MeshConfig lossy_link_config(std::size_t max_datagram) {
   return config;
 }
 
+// A sender and a receiver on the default timing, started, the sender going
+// through a chaos proxy that loses nothing until told to.
+struct ProxiedPair {
+  static MeshConfig config(std::uint8_t psk_byte) {
+    MeshConfig config;
+    config.bind_address = SocketAddress::parse("127.0.0.1:0");
+    config.psk.fill(psk_byte);
+    return config;
+  }
+  explicit ProxiedPair(std::uint8_t psk_byte)
+      : sender(config(psk_byte)),
+        receiver(config(psk_byte)),
+        proxy(receiver.local_address(), {0.0, 0.0, std::chrono::microseconds(0)}) {
+    test::handshake(sender, receiver, proxy.address());
+    sender.start();
+    receiver.start();
+  }
+  MeshNode sender;
+  MeshNode receiver;
+  test::ChaosProxy proxy;
+};
+
 // Polls `receiver` on a thread of its own into `received` until `count`
 // events came (or a minute passed); join it before reading `received`.
 std::thread collect(MeshNode& receiver, std::vector<std::string>& received, std::size_t count) {
@@ -257,14 +279,8 @@ TEST_CASE("after a partition both sides drop the session, then handshake again w
 }
 
 TEST_CASE("a peer that never acknowledges (the original's nodes) gets no endless resends", "[reliability]") {
-  MeshConfig config;
-  config.bind_address = SocketAddress::parse("127.0.0.1:0");
-  config.psk.fill(6);
-  MeshNode sender(config), receiver(config);
-  test::ChaosProxy proxy(receiver.local_address(), {0.0, 0.0, std::chrono::microseconds(0)});
-  test::handshake(sender, receiver, proxy.address());
-  sender.start();
-  receiver.start();
+  ProxiedPair pair(6);
+  auto& [sender, receiver, proxy] = pair;
   proxy.block_acks(true);  // it receives, grants and beats, and no ack ever comes back
   const auto stream = sender.open_stream(receiver.node_id(), 1, {StreamReliability::Reliable, 65536, 1});
   const std::string event = "unacknowledged";
@@ -282,14 +298,8 @@ TEST_CASE("a peer that never acknowledges (the original's nodes) gets no endless
 
 TEST_CASE("an outage right after the handshake does not make a peer that acks look like one that never does",
           "[reliability]") {
-  MeshConfig config;
-  config.bind_address = SocketAddress::parse("127.0.0.1:0");
-  config.psk.fill(7);
-  MeshNode sender(config), receiver(config);
-  test::ChaosProxy proxy(receiver.local_address(), {0.0, 0.0, std::chrono::microseconds(0)});
-  test::handshake(sender, receiver, proxy.address());
-  sender.start();
-  receiver.start();
+  ProxiedPair pair(7);
+  auto& [sender, receiver, proxy] = pair;
   const auto stream = sender.open_stream(receiver.node_id(), 1, {StreamReliability::Reliable, 65536, 1});
   proxy.partition(true);  // nothing either way for 1.5 s: no ack, and nothing heard
   const std::string during = "during the outage";
