@@ -285,6 +285,7 @@ class Gate:
         self.holding = False
         self.dropping = False
         self.held: list[bytes] = []
+        self.from_near: list[bytes] = []  # everything `near` sent, as a capture
         self.closed = threading.Event()
         self.thread = threading.Thread(target=self._forward, daemon=True)
         self.thread.start()
@@ -294,6 +295,8 @@ class Gate:
             try:
                 datagram, source = self.socket.recvfrom(65536)
                 with self.lock:
+                    if source == self.near:
+                        self.from_near.append(datagram)
                     if source == self.near and not self.dropping:
                         self.socket.sendto(datagram, self.far)
                     elif source == self.near:
@@ -316,10 +319,10 @@ class Gate:
                 self.socket.sendto(datagram, self.near)
             self.held.clear()
 
-    def inject(self, datagram: bytes) -> None:
-        """Sends `datagram` to `near` as if `far` had sent it."""
+    def inject(self, datagram: bytes, to_far: bool = False) -> None:
+        """Sends `datagram` to `near` as if `far` had sent it (or to `far`, as if from `near`)."""
         with self.lock:
-            self.socket.sendto(datagram, self.near)
+            self.socket.sendto(datagram, self.far if to_far else self.near)
 
     def drop(self, dropping: bool) -> None:
         """Loses (or stops losing) everything `near` sends."""

@@ -21,6 +21,7 @@ from conftest import (
     handshake,
     mesh_address,
     poll_until,
+    raws,
     wait_until,
 )
 
@@ -804,6 +805,21 @@ def test_pingwaves_of_made_up_origins_stop_at_the_cap(gated_pair):
     wait_until(lambda: a.discovered_nodes() >= 16_384, what="the cap reached")
     time.sleep(0.2)
     assert a.discovered_nodes() <= 16_384 + 1  # + b itself
+
+
+def test_an_old_msg1_replayed_does_not_replace_the_session(gated_pair):
+    """A captured msg1 of an earlier handshake, sent again from the peer's address, once made
+    the responder install keys the peer no longer has: the live session went dead."""
+    a, b, gate = gated_pair()
+    old_msg1 = next(d for d in gate.from_near if len(d) >= 64 and d[3] & 0x10)  # handshake flag
+    a.connect(gate.address, b.public_key, b.node_id)  # a new handshake: a new session
+    stream = a.open_stream(b.node_id, 1)
+    a.send_on_stream(stream, [b"before"])
+    assert raws(poll_until(b, 1)) == ["before"]
+    gate.inject(old_msg1, to_far=True)
+    time.sleep(0.2)
+    a.send_on_stream(stream, [b"after"])
+    assert raws(poll_until(b, 1)) == ["after"]
 
 
 def test_max_datagram_is_validated():

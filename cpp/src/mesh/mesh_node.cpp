@@ -45,6 +45,7 @@ constexpr std::int64_t kPingwaveDedupNs = 10'000'000'000;
 constexpr std::size_t kMaxPingwaveOrigins = 16384;  ///< origins a node keeps routes and proximity for
 constexpr std::int64_t kStreamIdleNs = 300'000'000'000;
 constexpr int kHandshakesPerSecond = 5;
+constexpr std::size_t kRememberedMsg1 = 4096;   ///< answered msg1s whose replay is refused
 constexpr std::size_t kMaxPacedSources = 4096;  ///< handshake sources paced at once (a flood's are refused)
 constexpr std::size_t kMaxEarlyHandshakes = 16;
 constexpr std::size_t kMaxReassemblyBytes = 256u << 20;           ///< per session, incomplete events
@@ -197,6 +198,23 @@ struct MeshNode::Impl {
     std::int64_t received_ns;
   };
   std::deque<EarlyHandshake> early_handshakes;  ///< msg1s that came before accept()
+  // The ephemeral keys of the last kRememberedMsg1 msg1s this node answered: an
+  // old one replayed from a peer's address must not replace its live session
+  // (its keys are ones the peer no longer has).
+  struct EphemeralHash {
+    std::size_t operator()(const Key32& key) const noexcept { return load_le<std::uint64_t>(key.data()); }
+  };
+  std::unordered_set<Key32, EphemeralHash> answered_ephemerals;
+  std::deque<Key32> answered_order;
+
+  void remember_answered(const Key32& ephemeral) {
+    if (!answered_ephemerals.insert(ephemeral).second) return;
+    answered_order.push_back(ephemeral);
+    if (answered_order.size() > kRememberedMsg1) {
+      answered_ephemerals.erase(answered_order.front());
+      answered_order.pop_front();
+    }
+  }
   std::unordered_map<SocketAddress, HandshakePacer, transport::SocketAddressHash> pacers;
   RoutingTable routes;
   std::unordered_map<std::uint64_t, std::int64_t> proximity;       ///< origin -> last pingwave
@@ -763,6 +781,7 @@ struct MeshNode::Impl {
         return true;
       }
     }
+    if (answered_ephemerals.contains(ephemeral)) return false;  // an older msg1, replayed
     std::uint64_t peer_node_id;
     if (crossed) {
       peer_node_id = crossed->peer_node_id;
@@ -789,6 +808,7 @@ struct MeshNode::Impl {
     auto session = install_session(peer_node_id, from, false, noise.handshake_hash(), crypto::HandshakeRole::Responder);
     session->handshake_ephemeral = ephemeral;
     session->handshake_reply = reply;
+    remember_answered(ephemeral);
     // Now, not with the batch: another thread may send on the new session at
     // once, and its data must not overtake msg2 (the original's initiator
     // discards anything but msg2 while it waits).
@@ -874,6 +894,7 @@ struct MeshNode::Impl {
     if (crossed && initiator != crossed->peer_node_id) return false;
     Key32 ephemeral;
     std::copy_n(message.begin(), 32, ephemeral.begin());
+    if (answered_ephemerals.contains(ephemeral)) return false;  // a replayed msg1
     if (const auto existing = sessions.find(initiator); existing != sessions.end() && !crossed) {
       const Session& old = *existing->second;
       if (stale_crossed_msg1(old)) return false;
@@ -888,6 +909,7 @@ struct MeshNode::Impl {
     // Unlike the original, answer and keep talking through the relay in routing headers.
     auto session = install_session(initiator, from, true, noise.handshake_hash(), crypto::HandshakeRole::Responder);
     session->handshake_ephemeral = ephemeral;
+    remember_answered(ephemeral);
     const auto next_hop = routes.lookup(initiator);
     send_now(reply, next_hop ? *next_hop : from);  // before any data on the new session, as above
     if (crossed) complete_crossed(*crossed);
