@@ -20,8 +20,10 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <list>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -261,6 +263,7 @@ std::size_t UdpReactor::send(std::span<const Datagram> datagrams) noexcept {
   std::array<iovec, kSendDatagrams> vectors{};
   const int fd = impl_->socket.native_handle();
   std::size_t sent = 0;
+  std::optional<std::chrono::steady_clock::time_point> give_up;  ///< set by the first wait without progress
   while (sent < datagrams.size()) {
     const std::size_t max_segment = impl_->gso_refused_from.load(std::memory_order_relaxed) - 1;
     std::size_t messages = 0;
@@ -273,22 +276,36 @@ std::size_t UdpReactor::send(std::span<const Datagram> datagrams) noexcept {
       used += count;
     }
     const int accepted = sendmmsg(fd, headers.data(), static_cast<unsigned>(messages), MSG_DONTWAIT);
+    const int error = errno;
     if (accepted > 0) {
       for (int i = 0; i < accepted; ++i) sent += counts[i];
+      give_up.reset();
       continue;
     }
     // The path refused this GSO run (a segment over its MTU: EMSGSIZE or
     // EINVAL; no checksum offload: EIO): send it, and like ones, plainly.
-    if ((errno == EMSGSIZE || errno == EINVAL || errno == EIO) && counts[0] > 1) {
+    if ((error == EMSGSIZE || error == EINVAL || error == EIO) && counts[0] > 1) {
       impl_->refuse_gso_from(datagrams[sent].bytes.size());
       continue;
     }
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
-      pollfd writable{fd, POLLOUT, 0};
-      if (::poll(&writable, 1, kSendWaitMs) > 0) continue;
+    if (error == EINTR) continue;
+    if (error == EAGAIN || error == EWOULDBLOCK || error == ENOBUFS) {
+      // Wait for room, kSendWaitMs at most without progress. ENOBUFS comes
+      // from the device's queue, not the socket's buffer: poll() would say
+      // writable at once, so it waits a millisecond instead of spinning.
+      const auto now = std::chrono::steady_clock::now();
+      if (!give_up) give_up = now + std::chrono::milliseconds(kSendWaitMs);
+      if (now < *give_up) {
+        if (error == ENOBUFS) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          continue;
+        }
+        pollfd writable{fd, POLLOUT, 0};
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(*give_up - now).count();
+        if (::poll(&writable, 1, static_cast<int>(left)) > 0) continue;
+      }
     }
-    if (errno == EINTR) continue;
-    impl_->send_error = errno;
+    impl_->send_error = error;
     break;
   }
   return sent;
