@@ -2,8 +2,6 @@
 // float, bool and None.
 #include <simdjson.h>
 
-#include <optional>
-
 #include "json_python.hpp"
 
 namespace nb = nanobind;
@@ -69,6 +67,14 @@ nb::object stdlib_loads(std::string_view text) {
   return nb::handle(json_loads)(py_text);
 }
 
+nb::object loads_with(dom::parser& parser, std::string_view text) {
+  dom::element root;
+  if (parser.parse(text.data(), text.size()).get(root) != simdjson::SUCCESS) return stdlib_loads(text);
+  PyObject* result = build(root);
+  if (result == nullptr) throw nb::python_error();
+  return nb::steal(result);
+}
+
 }  // namespace
 
 nb::object loads(std::string_view text) {
@@ -77,21 +83,15 @@ nb::object loads(std::string_view text) {
   // outer document is still being walked: that one gets a parser of its own.
   thread_local dom::parser reused;
   thread_local bool in_use = false;
-  std::optional<dom::parser> nested;
-  dom::parser& parser = in_use ? nested.emplace() : reused;
-  const bool outermost = !in_use;
+  if (in_use) {
+    dom::parser own;
+    return loads_with(own, text);
+  }
   in_use = true;
-  struct Release {
-    bool outermost;
-    ~Release() {
-      if (outermost) in_use = false;
-    }
-  } release{outermost};
-  dom::element root;
-  if (parser.parse(text.data(), text.size()).get(root) != simdjson::SUCCESS) return stdlib_loads(text);
-  PyObject* result = build(root);
-  if (result == nullptr) throw nb::python_error();
-  return nb::steal(result);
+  struct Done {
+    ~Done() { in_use = false; }
+  } done;
+  return loads_with(reused, text);
 }
 
 }  // namespace net::python

@@ -317,15 +317,16 @@ struct RedexFile::State {
     detached_done.notify_all();
   }
 
-  // fdatasync under `mu` (held by `lock`), after any detached sync in flight
-  // has ended: the data that one covered is on disk, or its error raised here.
+  // sync() and close(): fdatasync under `mu` (held by `lock`), after any
+  // detached sync in flight has ended: the data that one covered is on disk,
+  // or its error (or an earlier one) raised here.
   void sync_now(std::unique_lock<std::mutex>& lock) {
     detached_done.wait(lock, [&] { return detached_syncs == 0; });
     raise_sync_error();
     sync_now();
   }
 
-  void sync_now() {  // no detached sync can be in flight
+  void sync_now() {  // no detached sync can be in flight (fsync_every_n excludes the interval thread)
     if (!log || !dirty) return;
     log->sync();
     dirty = false;
@@ -450,9 +451,8 @@ void RedexFile::close() {
     state_->stop_syncer.notify_all();
   }
   if (state_->syncer.joinable()) state_->syncer.join();  // after the sync it may have in flight, and its error
-  std::lock_guard lock(state_->mu);
-  state_->raise_sync_error();
-  state_->sync_now();
+  std::unique_lock lock(state_->mu);
+  state_->sync_now(lock);
 }
 
 bool RedexFile::closed() const noexcept { return closed_.load(); }
